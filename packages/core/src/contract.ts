@@ -1,0 +1,149 @@
+import type { CookieData } from './cookie.js';
+
+/**
+ * The record a store keeps for a session: the same JSON express-session stores, a `cookie` object
+ * (`originalMaxAge`, ISO `expires`, attributes) followed by the application's keys.
+ */
+export interface SessionRecord {
+  cookie: CookieData;
+  [key: string]: unknown;
+}
+
+/** What core tells a store with every write. */
+export interface WriteContext {
+  /**
+   * Absolute expiry of the record. Every sess store expires the record at this time (core also checks
+   * expiry on read). Derived from `cookie.expires`, or from core's `browserSessionTtl` for a
+   * browser-session cookie.
+   */
+  expires: Date;
+  /** The user key (`userKey` option) for the per-user index, or `null` when the session has no user. */
+  userKey?: string | null;
+}
+
+/** A patch of a session's top-level keys, applied atomically by stores with `atomicPatch`. */
+export interface SessionPatch {
+  /** Keys to set, with their new values. */
+  set: Record<string, unknown>;
+  /** Keys to remove. */
+  unset: string[];
+  /** The cookie object to store. */
+  cookie: CookieData;
+}
+
+/** One of a user's sessions, as listed by the per-user index. */
+export interface UserSessionInfo {
+  /** The session id as the store knows it (a hash when `hashIds` is on). */
+  id: string;
+  /** When the session was created (ms since epoch), if known. */
+  createdAt: number | null;
+  /** When the session was last written or touched (ms since epoch), if known. */
+  lastSeenAt: number | null;
+  /** When the session expires (ms since epoch). */
+  expiresAt: number | null;
+  /** The stored record. */
+  record: SessionRecord;
+}
+
+/** A held per-session lock. */
+export interface SessionLock {
+  /** Release the lock. Idempotent; releases only if this holder still owns it. */
+  release(): Promise<void>;
+}
+
+/**
+ * What a store implements. The conformance suite reads this declaration: a capability declared but
+ * not implemented (or implemented but not declared) fails a case.
+ */
+export interface StoreCapabilities {
+  /** `touch()` refreshes expiry without rewriting data. */
+  touch: boolean;
+  /** `ids()`, `all()` and `length()` list live sessions. */
+  enumerate: boolean;
+  /** `clear()` removes every session of this store's namespace (and nothing else). */
+  clear: boolean;
+  /** Data is shared across processes (two instances on one namespace see each other's writes). */
+  shared: boolean;
+  /** Expiry resolution in milliseconds (1000 for stores that keep seconds). */
+  expiryResolution: number;
+  /** `patch()` applies a SessionPatch atomically. */
+  atomicPatch: boolean;
+  /** `lock()` takes a per-session lock held across processes. */
+  lock: boolean;
+  /** `listUser()` / `destroyUser()` implement the per-user index. */
+  userIndex: boolean;
+}
+
+/**
+ * The promise-based store contract of sess (docs/store-contract.md). Required: `get`, `set`,
+ * `destroy`, `capabilities`. Everything else is optional and declared in `capabilities`.
+ */
+export interface SessionStore {
+  /** What this store implements. */
+  readonly capabilities: StoreCapabilities;
+  /** The record, or `null` for a missing or expired id. Never rejects for a missing id. */
+  get(sid: string): Promise<SessionRecord | null>;
+  /** Write the whole record, expiring at `ctx.expires`. An expiry in the past deletes instead. */
+  set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void>;
+  /** Remove the record. Idempotent. */
+  destroy(sid: string): Promise<void>;
+  /** Refresh the expiry (and the stored `cookie`) without rewriting data; never recreates a missing record. */
+  touch?(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void>;
+  /** Ids of live sessions. */
+  ids?(): Promise<string[]>;
+  /** Live sessions by id. */
+  all?(): Promise<Record<string, SessionRecord>>;
+  /** Number of live sessions. */
+  length?(): Promise<number>;
+  /** Remove every session of this store's namespace. */
+  clear?(): Promise<void>;
+  /** Release every handle the store opened (not those it was given). */
+  close?(): Promise<void>;
+  /**
+   * Apply `patch` atomically on top of the stored record. Resolves `false` (and writes nothing) when
+   * the record no longer exists, so a destroyed session is never brought back.
+   */
+  patch?(sid: string, patch: SessionPatch, ctx: WriteContext): Promise<boolean>;
+  /** Acquire the per-session lock, waiting up to `waitMs`; the lock expires by itself after `ttlMs`. */
+  lock?(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock>;
+  /** Live sessions indexed under `userKey`. */
+  listUser?(userKey: string): Promise<UserSessionInfo[]>;
+  /** Destroy the sessions indexed under `userKey`, except the ids in `except`. Resolves how many went. */
+  destroyUser?(userKey: string, except?: string[]): Promise<number>;
+}
+
+/** Capabilities of a store that declares nothing beyond the required methods. */
+export const NO_CAPABILITIES: StoreCapabilities = Object.freeze({
+  touch: false,
+  enumerate: false,
+  clear: false,
+  shared: false,
+  expiryResolution: 1,
+  atomicPatch: false,
+  lock: false,
+  userIndex: false,
+});
+
+/** True for an object that implements the sess store contract (as opposed to a callback store). */
+export function isSessionStore(value: unknown): value is SessionStore {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as SessionStore).capabilities === 'object' &&
+    (value as SessionStore).capabilities !== null &&
+    typeof (value as SessionStore).get === 'function' &&
+    typeof (value as SessionStore).set === 'function' &&
+    typeof (value as SessionStore).destroy === 'function'
+  );
+}
+
+/** Expiry of a record: its cookie's `expires`, else `fallbackMs` from now. */
+export function recordExpiry(record: { cookie?: { expires?: unknown } } | null | undefined, fallbackMs: number, now = Date.now()): Date {
+  const e = record?.cookie?.expires;
+  if (e instanceof Date) return e;
+  if (typeof e === 'string' || typeof e === 'number') {
+    const d = new Date(e);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  return new Date(now + fallbackMs);
+}

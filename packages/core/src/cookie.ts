@@ -1,0 +1,135 @@
+import { serialize } from 'cookie';
+
+/** Cookie attributes, as express-session takes them in `options.cookie`. */
+export interface CookieOptions {
+  /** Lifetime in milliseconds from now; `null` (default) makes a browser-session cookie. */
+  maxAge?: number | null | undefined;
+  /** Absolute expiry date. Prefer `maxAge`. */
+  expires?: Date | null | undefined;
+  /** `HttpOnly` attribute (default `true`). */
+  httpOnly?: boolean | undefined;
+  /** `Secure` attribute; `'auto'` follows the connection (see the `proxy` option). */
+  secure?: boolean | 'auto' | undefined;
+  /** `SameSite` attribute; `'auto'` is `none` on secure connections and `lax` otherwise. */
+  sameSite?: boolean | 'lax' | 'strict' | 'none' | 'auto' | undefined;
+  /** `Domain` attribute (default: none, host-only). */
+  domain?: string | undefined;
+  /** `Path` attribute (default `/`). Requests outside it pass through without a session. */
+  path?: string | undefined;
+  /** `Partitioned` attribute (CHIPS). */
+  partitioned?: boolean | undefined;
+  /** `Priority` attribute. */
+  priority?: 'low' | 'medium' | 'high' | undefined;
+}
+
+/** The cookie data as stored in the session record (what `JSON.stringify(cookie)` gives). */
+export interface CookieData {
+  originalMaxAge: number | null;
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+  expires?: string | Date | null;
+  secure?: boolean;
+  httpOnly?: boolean;
+  domain?: string;
+  path?: string;
+  sameSite?: boolean | 'lax' | 'strict' | 'none';
+}
+
+/**
+ * The session cookie, `req.session.cookie`. Same shape and semantics as express-session's `Cookie`:
+ * `maxAge` counts down from `expires`, `originalMaxAge` keeps the configured lifetime, and
+ * `JSON.stringify(cookie)` gives the stored `cookie` object.
+ */
+export class Cookie {
+  declare path: string;
+  declare httpOnly: boolean;
+  declare secure?: boolean;
+  declare sameSite?: boolean | 'lax' | 'strict' | 'none';
+  declare domain?: string;
+  declare partitioned?: boolean;
+  declare priority?: 'low' | 'medium' | 'high';
+  declare originalMaxAge: number | null;
+  /** @internal */
+  declare _expires: Date | null | undefined;
+
+  constructor(options?: CookieOptions | CookieData | Record<string, unknown>) {
+    this.path = '/';
+    this.maxAge = null;
+    this.httpOnly = true;
+    if (options) {
+      if (typeof options !== 'object') throw new TypeError('argument options must be a object');
+      for (const key in options) {
+        if (key !== 'data') (this as Record<string, unknown>)[key] = (options as Record<string, unknown>)[key];
+      }
+    }
+    if (this.originalMaxAge === undefined || this.originalMaxAge === null) this.originalMaxAge = this.maxAge;
+  }
+
+  /** Rebuild a Cookie from its stored form (ISO `expires` string and all). */
+  static fromData(data: CookieData | Record<string, unknown>): Cookie {
+    const expires = (data as CookieData).expires;
+    const originalMaxAge = (data as CookieData).originalMaxAge;
+    const c = new Cookie(data);
+    if (typeof expires === 'string') c.expires = new Date(expires);
+    c.originalMaxAge = originalMaxAge;
+    return c;
+  }
+
+  /** Absolute expiry, or `null`/`undefined` for a browser-session cookie. */
+  set expires(date: Date | null | undefined) {
+    this._expires = date;
+    this.originalMaxAge = this.maxAge;
+  }
+  get expires(): Date | null | undefined {
+    return this._expires;
+  }
+
+  /** Milliseconds left until `expires` (setting it moves `expires` to now + ms). */
+  set maxAge(ms: number | null | undefined) {
+    if (ms && typeof ms !== 'number' && !((ms as unknown) instanceof Date)) {
+      throw new TypeError('maxAge must be a number or Date');
+    }
+    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms as Date | null | undefined);
+  }
+  get maxAge(): number | null {
+    return this._expires instanceof Date ? this._expires.valueOf() - Date.now() : (this._expires as null);
+  }
+
+  /** The attributes as a plain object, in express-session's key order. */
+  get data(): CookieData {
+    return {
+      originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
+      expires: this._expires,
+      secure: this.secure,
+      httpOnly: this.httpOnly,
+      domain: this.domain,
+      path: this.path,
+      sameSite: this.sameSite,
+    } as CookieData;
+  }
+
+  /** Serialise as a `Set-Cookie` value for `name=val`. */
+  serialize(name: string, val: string): string {
+    return serializeCookie(name, val, this);
+  }
+
+  toJSON(): CookieData {
+    return this.data;
+  }
+}
+
+/** `Set-Cookie` header value with the same bytes express-session writes (the `cookie` package, encodeURIComponent). */
+export function serializeCookie(name: string, value: string, c: Cookie): string {
+  return serialize(name, value, {
+    expires: c._expires instanceof Date ? c._expires : undefined,
+    secure: c.secure,
+    httpOnly: c.httpOnly,
+    domain: c.domain,
+    path: c.path,
+    sameSite: c.sameSite,
+    partitioned: c.partitioned,
+    priority: c.priority,
+  });
+}

@@ -1,0 +1,150 @@
+import { EventEmitter } from 'node:events';
+import type { SessionLock, SessionPatch, SessionRecord, SessionStore, UserSessionInfo, WriteContext } from './contract.js';
+import { BadDataError, SessError, StoreTimeoutError, UnsupportedError, toStoreError } from './errors.js';
+import { hashedKey, idTag } from './ids.js';
+import { log } from './log.js';
+
+/** Names of the events the middleware emits (see docs/events.md). */
+export type SessEventName = 'create' | 'load' | 'miss' | 'save' | 'touch' | 'destroy' | 'rotate' | 'storeError';
+
+/** Payload of every event. Ids appear only as a short hash (`idTag`). */
+export interface SessEvent {
+  /** The event name. */
+  type: SessEventName;
+  /** Short SHA-256 tag of the session id, for correlation (never the id). */
+  idTag?: string;
+  /** Store operation behind the event, if any. */
+  operation?: string;
+  /** How long the store operation took, in ms. */
+  latencyMs?: number;
+  /** The typed error, for `storeError`. */
+  error?: SessError;
+}
+
+/**
+ * Every store call of the middleware goes through here: the per-operation deadline, error typing
+ * (StoreError / StoreTimeoutError, ids redacted), events with latency, and `hashIds` key mapping.
+ */
+export class StoreGateway {
+  constructor(
+    readonly store: SessionStore,
+    readonly events: EventEmitter,
+    private readonly timeoutMs: number,
+    private readonly hashKey: string | Buffer | undefined,
+  ) {}
+
+  /** The key the store sees for `sid`. */
+  key(sid: string): string {
+    return this.hashKey === undefined ? sid : hashedKey(sid, this.hashKey);
+  }
+
+  emit(event: SessEvent): void {
+    if (this.events.listenerCount(event.type) > 0) this.events.emit(event.type, event);
+  }
+
+  private async run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName): Promise<T> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const op = Promise.resolve().then(fn);
+      const result =
+        this.timeoutMs > 0
+          ? await Promise.race([
+              op,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() => reject(new StoreTimeoutError(operation, this.timeoutMs)), this.timeoutMs);
+              }),
+            ])
+          : await op;
+      if (event) this.emit({ type: event, operation, idTag: sid && this.wants(event) ? idTag(sid) : undefined, latencyMs: performance.now() - started });
+      return result;
+    } catch (err) {
+      const typed = toStoreError(operation, err, sid);
+      if (log.enabled) log('store %s failed for %s: %s', operation, sid ? idTag(sid) : '-', typed.code);
+      this.emit({ type: 'storeError', operation, idTag: sid ? idTag(sid) : undefined, latencyMs: performance.now() - started, error: typed });
+      throw typed;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  private wants(event: SessEventName): boolean {
+    return this.events.listenerCount(event) > 0;
+  }
+
+  /** Load a record; a corrupt record (BadDataError from the store, or the wrong shape) is a miss. */
+  async get(sid: string): Promise<SessionRecord | null> {
+    let record: unknown;
+    try {
+      record = await this.run('get', sid, () => this.store.get(this.key(sid)));
+    } catch (err) {
+      if (SessError.isInstance(err) && err.code === 'SESS_BAD_DATA') return null;
+      if (SessError.isInstance(err) && err.code === 'SESS_STORE' && (err.cause as { code?: unknown } | undefined)?.code === 'SESS_BAD_DATA') return null;
+      throw err;
+    }
+    if (record == null) return null;
+    if (typeof record !== 'object' || typeof (record as SessionRecord).cookie !== 'object' || (record as SessionRecord).cookie === null) {
+      if (log.enabled) log('store returned a record of the wrong shape for %s: treated as a miss', idTag(sid));
+      this.emit({ type: 'storeError', operation: 'get', idTag: idTag(sid), error: new BadDataError('store returned a session record without a cookie object') });
+      return null;
+    }
+    return record as SessionRecord;
+  }
+
+  set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    return this.run('set', sid, () => this.store.set(this.key(sid), record, ctx), 'save');
+  }
+
+  destroy(sid: string): Promise<void> {
+    return this.run('destroy', sid, () => this.store.destroy(this.key(sid)), 'destroy');
+  }
+
+  get canTouch(): boolean {
+    return typeof this.store.touch === 'function';
+  }
+
+  touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    return this.run('touch', sid, () => this.store.touch!(this.key(sid), record, ctx), 'touch');
+  }
+
+  get canPatch(): boolean {
+    return typeof this.store.patch === 'function' && this.store.capabilities.atomicPatch;
+  }
+
+  patch(sid: string, patch: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    return this.run('patch', sid, () => this.store.patch!(this.key(sid), patch, ctx), 'save');
+  }
+
+  get canLock(): boolean {
+    return typeof this.store.lock === 'function' && this.store.capabilities.lock;
+  }
+
+  lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
+    // The wait is bounded by the lock's own waitMs; the deadline covers a store that never answers.
+    const saved = this.timeoutMs;
+    return this.runWithTimeout('lock', sid, () => this.store.lock!(this.key(sid), opts), saved > 0 ? saved + opts.waitMs : 0);
+  }
+
+  private runWithTimeout<T>(operation: string, sid: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+    const g = new StoreGateway(this.store, this.events, timeoutMs, this.hashKey);
+    return g.run(operation, sid, fn);
+  }
+
+  private userIndex(): void {
+    if (typeof this.store.listUser !== 'function' || typeof this.store.destroyUser !== 'function' || !this.store.capabilities.userIndex) {
+      throw new UnsupportedError('this store has no per-user index (capabilities.userIndex): use a sess store that declares it');
+    }
+  }
+
+  listUser(userKey: string): Promise<UserSessionInfo[]> {
+    this.userIndex();
+    return this.run('listUser', undefined, () => this.store.listUser!(userKey));
+  }
+
+  /** Destroy a user's sessions but `except` (session ids, or store keys when `keyed`). */
+  destroyUser(userKey: string, except: string[], keyed = false): Promise<number> {
+    this.userIndex();
+    const keys = keyed ? except : except.map((s) => this.key(s));
+    return this.run('destroyUser', undefined, () => this.store.destroyUser!(userKey, keys), 'destroy');
+  }
+}

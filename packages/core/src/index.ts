@@ -1,0 +1,52 @@
+/**
+ * @sess/core: session middleware for Express 4 and 5, a drop-in for express-session.
+ *
+ * ```ts
+ * import session from '@sess/core';
+ * app.use(session({ secret: process.env.SESSION_SECRET!, resave: false, saveUninitialized: false }));
+ * ```
+ */
+import { session } from './middleware.js';
+
+export { session };
+export default session;
+export { isSession } from './middleware.js';
+export type { SessionMiddleware, UserSession } from './middleware.js';
+export type { SessionOptions, ConcurrencyMode } from './options.js';
+export { Session } from './session.js';
+export type { SessionData } from './session.js';
+export { Cookie } from './cookie.js';
+export type { CookieOptions, CookieData } from './cookie.js';
+export { Store, CallbackStoreAdapter, fromCallbackStore, toExpressStore } from './store.js';
+export type { CallbackStore, CallbackStoreOptions, ToExpressStoreOptions } from './store.js';
+export { MemoryStore } from './memory.js';
+export type { MemoryStoreOptions } from './memory.js';
+export { NO_CAPABILITIES, isSessionStore, recordExpiry } from './contract.js';
+export type {
+  SessionRecord,
+  SessionStore,
+  StoreCapabilities,
+  WriteContext,
+  SessionPatch,
+  SessionLock,
+  UserSessionInfo,
+} from './contract.js';
+export {
+  SessError,
+  ConfigError,
+  StoreError,
+  StoreTimeoutError,
+  BadDataError,
+  SessionTooLargeError,
+  InvalidSessionIdError,
+  CsrfError,
+  UnsupportedError,
+  LockTimeoutError,
+  ErrorCodes,
+  toStoreError,
+} from './errors.js';
+export type { ErrorCode, SessErrorOptions } from './errors.js';
+export { DEFAULT_ID_PATTERN, generateSessionId, idTag, hashedKey } from './ids.js';
+export { signId, readSessionCookie } from './signature.js';
+export type { Secret, VerifiedCookie } from './signature.js';
+export type { SessEvent, SessEventName } from './gateway.js';

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { Store } from './store.js';
+import type {
+  SessionLock,
+  SessionPatch,
+  SessionRecord,
+  SessionStore,
+  StoreCapabilities,
+  UserSessionInfo,
+  WriteContext,
+} from './contract.js';
+import { ConfigError, LockTimeoutError } from './errors.js';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Most sessions kept; past it the least recently used is dropped. Default 100000. */
+  max?: number;
+  /** How often expired sessions are pruned, in ms (the timer does not keep the process alive). Default 60000; 0 disables. */
+  checkPeriod?: number;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface Entry {
+  json: string;
+  expiresAt: number;
+  createdAt: number;
+  lastSeenAt: number;
+  userKey: string | null;
+}
+
+interface LockState {
+  token: string;
+  expiresAt: number;
+  waiters: Array<() => void>;
+}
+
+/**
+ * A bounded in-process store for development and tests: LRU past `max` entries, expired sessions
+ * pruned on a timer that does not keep the process alive. Not shared between processes.
+ */
+export class MemoryStore extends Store implements SessionStore {
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    touch: true,
+    enumerate: true,
+    clear: true,
+    shared: false,
+    expiryResolution: 1,
+    atomicPatch: true,
+    lock: true,
+    userIndex: true,
+  });
+
+  private readonly sessions = new Map<string, Entry>();
+  private readonly users = new Map<string, Set<string>>();
+  private readonly locks = new Map<string, LockState>();
+  private readonly max: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super();
+    this.max = options.max ?? 100_000;
+    if (!Number.isInteger(this.max) || this.max < 1) {
+      throw new ConfigError('MemoryStore max must be a positive integer: new MemoryStore({ max: 10000 })');
+    }
+    this.now = options.now ?? Date.now;
+    const period = options.checkPeriod ?? 60_000;
+    if (period > 0) {
+      this.timer = setInterval(() => this.prune(), period);
+      this.timer.unref();
+    }
+  }
+
+  /** Remove every expired session now. Resolves how many were removed. */
+  prune(): number {
+    const now = this.now();
+    let n = 0;
+    for (const [sid, e] of this.sessions) {
+      if (e.expiresAt <= now) {
+        this.remove(sid);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private live(sid: string): Entry | undefined {
+    const e = this.sessions.get(sid);
+    if (!e) return undefined;
+    if (e.expiresAt <= this.now()) {
+      this.remove(sid);
+      return undefined;
+    }
+    return e;
+  }
+
+  private remove(sid: string): void {
+    const e = this.sessions.get(sid);
+    if (!e) return;
+    this.sessions.delete(sid);
+    if (e.userKey !== null) this.unindex(e.userKey, sid);
+  }
+
+  private unindex(userKey: string, sid: string): void {
+    const set = this.users.get(userKey);
+    if (!set) return;
+    set.delete(sid);
+    if (set.size === 0) this.users.delete(userKey);
+  }
+
+  private write(sid: string, record: SessionRecord, ctx: WriteContext, prev: Entry | undefined): void {
+    const now = this.now();
+    const expiresAt = ctx.expires.getTime();
+    if (!(expiresAt > now)) {
+      this.remove(sid);
+      return;
+    }
+    const json = JSON.stringify(record);
+    const userKey = ctx.userKey === undefined ? (prev?.userKey ?? null) : ctx.userKey;
+    if (prev) {
+      this.sessions.delete(sid);
+      if (prev.userKey !== null && prev.userKey !== userKey) this.unindex(prev.userKey, sid);
+    }
+    this.sessions.set(sid, { json, expiresAt, createdAt: prev?.createdAt ?? now, lastSeenAt: now, userKey });
+    if (userKey !== null) {
+      let set = this.users.get(userKey);
+      if (!set) this.users.set(userKey, (set = new Set()));
+      set.add(sid);
+    }
+    while (this.sessions.size > this.max) {
+      const oldest = this.sessions.keys().next().value as string;
+      this.remove(oldest);
+    }
+  }
+
+  async get(sid: string): Promise<SessionRecord | null> {
+    const e = this.live(sid);
+    if (!e) return null;
+    // Most recently used last: the Map's order is the LRU order.
+    this.sessions.delete(sid);
+    this.sessions.set(sid, e);
+    return JSON.parse(e.json) as SessionRecord;
+  }
+
+  async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.write(sid, record, ctx, this.live(sid));
+  }
+
+  async destroy(sid: string): Promise<void> {
+    this.remove(sid);
+  }
+
+  async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    const e = this.live(sid);
+    if (!e) return;
+    const stored = JSON.parse(e.json) as SessionRecord;
+    stored.cookie = record.cookie;
+    this.write(sid, stored, { expires: ctx.expires }, e);
+  }
+
+  async patch(sid: string, patch: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    const e = this.live(sid);
+    if (!e) return false;
+    const stored = JSON.parse(e.json) as SessionRecord;
+    const next: SessionRecord = { cookie: patch.cookie };
+    for (const k of Object.keys(stored)) if (k !== 'cookie') next[k] = stored[k];
+    for (const k of patch.unset) delete next[k];
+    for (const k of Object.keys(patch.set)) next[k] = patch.set[k];
+    this.write(sid, next, ctx, e);
+    return true;
+  }
+
+  async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
+    const deadline = this.now() + opts.waitMs;
+    for (;;) {
+      const held = this.locks.get(sid);
+      const now = this.now();
+      if (!held || held.expiresAt <= now) {
+        const token = randomUUID();
+        const state: LockState = { token, expiresAt: now + opts.ttlMs, waiters: held?.waiters ?? [] };
+        this.locks.set(sid, state);
+        return {
+          release: async () => {
+            const cur = this.locks.get(sid);
+            if (!cur || cur.token !== token) return;
+            const next = cur.waiters.shift();
+            if (cur.waiters.length === 0 && !next) this.locks.delete(sid);
+            else cur.expiresAt = 0;
+            next?.();
+          },
+        };
+      }
+      const left = Math.min(deadline - now, held.expiresAt - now);
+      if (deadline - now <= 0) throw new LockTimeoutError(opts.waitMs);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          const i = held.waiters.indexOf(wake);
+          if (i >= 0) held.waiters.splice(i, 1);
+          resolve();
+        }, Math.max(1, left));
+        const wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        held.waiters.push(wake);
+      });
+    }
+  }
+
+  async listUser(userKey: string): Promise<UserSessionInfo[]> {
+    const out: UserSessionInfo[] = [];
+    for (const sid of [...(this.users.get(userKey) ?? [])]) {
+      const e = this.live(sid);
+      if (!e) continue;
+      out.push({ id: sid, createdAt: e.createdAt, lastSeenAt: e.lastSeenAt, expiresAt: e.expiresAt, record: JSON.parse(e.json) as SessionRecord });
+    }
+    return out;
+  }
+
+  async destroyUser(userKey: string, except: string[] = []): Promise<number> {
+    let n = 0;
+    for (const sid of [...(this.users.get(userKey) ?? [])]) {
+      if (except.includes(sid)) continue;
+      if (this.live(sid)) n++;
+      this.remove(sid);
+    }
+    return n;
+  }
+
+  async ids(): Promise<string[]> {
+    this.prune();
+    return [...this.sessions.keys()];
+  }
+
+  async all(): Promise<Record<string, SessionRecord>> {
+    this.prune();
+    const out: Record<string, SessionRecord> = {};
+    for (const [sid, e] of this.sessions) out[sid] = JSON.parse(e.json) as SessionRecord;
+    return out;
+  }
+
+  async length(): Promise<number> {
+    this.prune();
+    return this.sessions.size;
+  }
+
+  async clear(): Promise<void> {
+    this.sessions.clear();
+    this.users.clear();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
