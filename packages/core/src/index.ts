@@ -6,7 +6,23 @@
  * app.use(session({ secret: process.env.SESSION_SECRET!, resave: false, saveUninitialized: false }));
  * ```
  */
-import { session } from './middleware.js';
+import { session as createSession } from './middleware.js';
+import { Store } from './store.js';
+import { MemoryStore } from './memory.js';
+import { Session } from './session.js';
+import { Cookie } from './cookie.js';
+
+/**
+ * The session middleware factory, carrying express-session's compat surface (`session.Store`,
+ * `session.MemoryStore`, `session.Session`, `session.Cookie`) so that stores written for
+ * express-session (`require('connect-pg-simple')(session)`, subclasses of `session.Store`) work.
+ */
+const session: typeof createSession & {
+  Store: typeof Store;
+  MemoryStore: typeof MemoryStore;
+  Session: typeof Session;
+  Cookie: typeof Cookie;
+} = Object.assign(createSession, { Store, MemoryStore, Session, Cookie });
 
 export { session };
 export default session;

@@ -81,3 +81,31 @@ export function attributes(line: string): Record<string, string | true> {
   }
   return out;
 }
+
+/** What the test client returns for a request. */
+export interface ClientResponse {
+  status: number;
+  body: string;
+  setCookie: string[];
+  headers: globalThis.Headers;
+}
+
+/** A tiny cookie-jar client for one cookie name. */
+export function client(base: string, name = 'connect.sid'): { jar: string | undefined; get(path: string, headers?: Record<string, string>): Promise<ClientResponse> } {
+  let jar: string | undefined;
+  return {
+    get jar() {
+      return jar;
+    },
+    set jar(v: string | undefined) {
+      jar = v;
+    },
+    async get(path: string, headers: Record<string, string> = {}): Promise<ClientResponse> {
+      const res = await fetch(base + path, { headers: { ...(jar ? { cookie: jar } : {}), ...headers }, redirect: 'manual' });
+      const setCookie = res.headers.getSetCookie();
+      const c = cookieFrom(setCookie, name);
+      if (c) jar = c;
+      return { status: res.status, body: await res.text(), setCookie, headers: res.headers };
+    },
+  };
+}
