@@ -19,6 +19,11 @@ export interface WriteContext {
   expires: Date;
   /** The user key (`userKey` option) for the per-user index, or `null` when the session has no user. */
   userKey?: string | null;
+  /**
+   * `JSON.stringify(record)`, as core already serialised it. A store that keeps JSON may write this
+   * instead of serialising the record again. Absent when the caller did not serialise.
+   */
+  json?: string;
 }
 
 /** A patch of a session's top-level keys, applied atomically by stores with `atomicPatch`. */

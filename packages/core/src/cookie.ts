@@ -65,13 +65,21 @@ export class Cookie {
     if (this.originalMaxAge === undefined || this.originalMaxAge === null) this.originalMaxAge = this.maxAge;
   }
 
-  /** Rebuild a Cookie from its stored form (ISO `expires` string and all). */
+  /** Rebuild a Cookie from its stored form (ISO `expires` string and all), as express-session's createSession does. */
   static fromData(data: CookieData | Record<string, unknown>): Cookie {
-    const expires = (data as CookieData).expires;
-    const originalMaxAge = (data as CookieData).originalMaxAge;
-    const c = new Cookie(data);
-    if (typeof expires === 'string') c.expires = new Date(expires);
-    c.originalMaxAge = originalMaxAge;
+    const c = Object.create(Cookie.prototype) as Cookie;
+    c.path = '/';
+    c._expires = null;
+    c.originalMaxAge = null;
+    c.httpOnly = true;
+    for (const key in data) {
+      const v = (data as Record<string, unknown>)[key];
+      if (key === 'data') continue;
+      if (key === 'expires') c._expires = typeof v === 'string' ? new Date(v) : (v as Date | null | undefined);
+      else if (key === 'maxAge') c.maxAge = v as number | null;
+      else (c as unknown as Record<string, unknown>)[key] = v;
+    }
+    c.originalMaxAge = (data as CookieData).originalMaxAge;
     return c;
   }
 

@@ -20,9 +20,9 @@ export interface DecisionState {
   /** The session was saved (or loaded unchanged with `resave: false`) at some point. */
   everSaved: boolean;
   /** Data or id differ from what the request started with. */
-  modified: () => boolean;
+  modified: boolean;
   /** Data and id are what was last saved. */
-  saved: () => boolean;
+  saved: boolean;
   /** The cookie has an expiry (not a browser-session cookie). */
   cookieHasExpiry: boolean;
   /** The cookie was verified with an older secret and must be re-signed. */
@@ -37,7 +37,7 @@ export function shouldDestroy(s: DecisionState): boolean {
 /** The whole record must be written to the store. */
 export function shouldSave(s: DecisionState): boolean {
   if (typeof s.sessionID !== 'string') return false;
-  return !s.saveUninitialized && !s.everSaved && s.cookieId !== s.sessionID ? s.modified() : !s.saved();
+  return !s.saveUninitialized && !s.everSaved && s.cookieId !== s.sessionID ? s.modified : !s.saved;
 }
 
 /** The store's expiry must be refreshed (an unchanged, existing session). */
@@ -49,6 +49,6 @@ export function shouldTouch(s: DecisionState): boolean {
 /** A Set-Cookie header goes out with this response. */
 export function shouldSetCookie(s: DecisionState): boolean {
   if (typeof s.sessionID !== 'string') return false;
-  if (s.cookieId !== s.sessionID) return s.saveUninitialized || s.modified();
-  return s.rolling || s.resign || (s.cookieHasExpiry && s.modified());
+  if (s.cookieId !== s.sessionID) return s.saveUninitialized || s.modified;
+  return s.rolling || s.resign || (s.cookieHasExpiry && s.modified);
 }

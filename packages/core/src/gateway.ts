@@ -38,38 +38,44 @@ export class StoreGateway {
     return this.hashKey === undefined ? sid : hashedKey(sid, this.hashKey);
   }
 
-  emit(event: SessEvent): void {
-    if (this.events.listenerCount(event.type) > 0) this.events.emit(event.type, event);
+  /** Emit `type` if anyone listens; the id tag and the rest are only computed then. */
+  emit(type: SessEventName, sid?: string, extra?: Omit<SessEvent, 'type' | 'idTag'>): void {
+    if (this.events.listenerCount(type) === 0) return;
+    this.events.emit(type, { type, idTag: sid === undefined ? undefined : idTag(sid), ...extra });
   }
 
-  private async run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName): Promise<T> {
+  private run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName): Promise<T> {
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const op = Promise.resolve().then(fn);
-      const result =
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer =
         this.timeoutMs > 0
-          ? await Promise.race([
-              op,
-              new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new StoreTimeoutError(operation, this.timeoutMs)), this.timeoutMs);
-              }),
-            ])
-          : await op;
-      if (event) this.emit({ type: event, operation, idTag: sid && this.wants(event) ? idTag(sid) : undefined, latencyMs: performance.now() - started });
-      return result;
-    } catch (err) {
-      const typed = toStoreError(operation, err, sid);
-      if (log.enabled) log('store %s failed for %s: %s', operation, sid ? idTag(sid) : '-', typed.code);
-      this.emit({ type: 'storeError', operation, idTag: sid ? idTag(sid) : undefined, latencyMs: performance.now() - started, error: typed });
-      throw typed;
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
-  }
-
-  private wants(event: SessEventName): boolean {
-    return this.events.listenerCount(event) > 0;
+          ? setTimeout(() => fail(new StoreTimeoutError(operation, this.timeoutMs)), this.timeoutMs)
+          : undefined;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        const typed = toStoreError(operation, err, sid);
+        if (log.enabled) log('store %s failed for %s: %s', operation, sid ? idTag(sid) : '-', typed.code);
+        this.emit('storeError', sid, { operation, latencyMs: performance.now() - started, error: typed });
+        reject(typed);
+      };
+      let op: Promise<T>;
+      try {
+        op = fn();
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      Promise.resolve(op).then((value) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        if (event) this.emit(event, sid, { operation, latencyMs: performance.now() - started });
+        resolve(value);
+      }, fail);
+    });
   }
 
   /** Load a record; a corrupt record (BadDataError from the store, or the wrong shape) is a miss. */
@@ -85,7 +91,7 @@ export class StoreGateway {
     if (record == null) return null;
     if (typeof record !== 'object' || typeof (record as SessionRecord).cookie !== 'object' || (record as SessionRecord).cookie === null) {
       if (log.enabled) log('store returned a record of the wrong shape for %s: treated as a miss', idTag(sid));
-      this.emit({ type: 'storeError', operation: 'get', idTag: idTag(sid), error: new BadDataError('store returned a session record without a cookie object') });
+      this.emit('storeError', sid, { operation: 'get', error: new BadDataError('store returned a session record without a cookie object') });
       return null;
     }
     return record as SessionRecord;

@@ -129,7 +129,7 @@ export class Lifecycle implements SessionController {
     const record = await this.gw.get(sid);
     const now = Date.now();
     if (record && this.isLive(record, now)) {
-      this.gw.emit({ type: 'load', idTag: idTag(sid) });
+      this.gw.emit('load', sid);
       this.inflate(record, now);
       return;
     }
@@ -139,7 +139,7 @@ export class Lifecycle implements SessionController {
     } else {
       log('no stored session: new session');
     }
-    this.gw.emit({ type: 'miss', idTag: idTag(sid) });
+    this.gw.emit('miss', sid);
     await this.releaseLock();
     this.generate(true);
   }
@@ -190,7 +190,7 @@ export class Lifecycle implements SessionController {
     this.storedExpires = undefined;
     this.baseline = undefined;
     if (asOriginal) {
-      this.gw.emit({ type: 'create', idTag: this.gw.events.listenerCount('create') ? idTag(id) : undefined });
+      this.gw.emit('create', id);
       this.originalId = id;
       this.originalFp = fingerprint(sess);
       this.savedId = undefined;
@@ -205,8 +205,8 @@ export class Lifecycle implements SessionController {
   private install(record: SessionRecord, sid: string): Session {
     const req = this.req;
     req.sessionID = sid;
-    const data: Record<string, unknown> = { ...record, cookie: Cookie.fromData(record.cookie as unknown as Record<string, unknown>) };
-    const sess = new Session(asReq(req), data);
+    const sess = new Session(asReq(req), record);
+    sess.cookie = Cookie.fromData(record.cookie as unknown as Record<string, unknown>);
     req.session = sess;
     return sess;
   }
@@ -249,6 +249,7 @@ export class Lifecycle implements SessionController {
   private state(): DecisionState {
     const req = this.req;
     const sess = req.session;
+    const fp = sess ? this.currentFp(sess) : undefined;
     return {
       cookieId: this.cookieId,
       sessionID: req.sessionID,
@@ -257,8 +258,8 @@ export class Lifecycle implements SessionController {
       rolling: this.o.rolling,
       unsetDestroy: this.o.unsetDestroy,
       everSaved: this.savedFp !== undefined,
-      modified: () => this.originalId !== sess!.id || this.originalFp !== this.currentFp(sess!) || this.metaDirty,
-      saved: () => this.savedId === sess!.id && this.savedFp === this.currentFp(sess!) && !this.metaDirty,
+      modified: sess != null && (this.originalId !== sess.id || this.originalFp !== fp || this.metaDirty),
+      saved: sess != null && this.savedId === sess.id && this.savedFp === fp && !this.metaDirty,
       cookieHasExpiry: sess?.cookie?.expires != null,
       resign: this.resign,
     };
@@ -303,8 +304,7 @@ export class Lifecycle implements SessionController {
     const original = res.end as unknown as EndFn;
     const write = res.write as unknown as EndFn;
     let ended = false;
-    const self = this;
-    (res as unknown as { end: EndFn }).end = function end(chunk?: unknown, encoding?: unknown, cb?: unknown): unknown {
+    (res as unknown as { end: EndFn }).end = (chunk?: unknown, encoding?: unknown, cb?: unknown): unknown => {
       if (ended) return false;
       ended = true;
       if (typeof chunk === 'function') {
@@ -321,25 +321,25 @@ export class Lifecycle implements SessionController {
 
       let op: Promise<unknown> | undefined;
       try {
-        op = self.endOperation();
+        op = this.endOperation();
       } catch (err) {
-        return self.failBeforeSend(err, restore, () => finalEnd(chunk, encoding));
+        return this.failBeforeSend(err, restore, () => finalEnd(chunk, encoding));
       }
       if (!op) {
-        void self.releaseLock();
+        void this.releaseLock();
         return finalEnd(chunk, encoding);
       }
-      const done = op.finally(() => self.releaseLock());
+      const done = op.finally(() => this.releaseLock());
 
-      if (self.o.saveBeforeSend && !res.headersSent) {
+      if (this.o.saveBeforeSend && !res.headersSent) {
         done.then(
           () => finalEnd(chunk, encoding),
-          (err: unknown) => self.failBeforeSend(err, restore, () => finalEnd(chunk, encoding)),
+          (err: unknown) => this.failBeforeSend(err, restore, () => finalEnd(chunk, encoding)),
         );
         return res;
       }
 
-      // express-session's streaming: headers and all but the last byte go out now, the rest after the store.
+      // express-session's streaming: headers and all but the last byte go out first, the rest after the store.
       let sync = true;
       let ret: unknown;
       const writeend = () => {
@@ -373,11 +373,21 @@ export class Lifecycle implements SessionController {
         sync = false;
         return ret;
       };
-      done.then(writeend, (err: unknown) => {
-        setImmediate(() => self.next(err));
-        writeend();
-      });
-      return writetop();
+      // A store that answers within this turn of the event loop (in-process stores) gets the response
+      // in one write; a slower one gets express-session's early headers, one event-loop turn later.
+      const early = setImmediate(writetop);
+      done.then(
+        () => {
+          clearImmediate(early);
+          writeend();
+        },
+        (err: unknown) => {
+          clearImmediate(early);
+          setImmediate(() => this.next(err));
+          writeend();
+        },
+      );
+      return res;
     };
   }
 
@@ -443,14 +453,24 @@ export class Lifecycle implements SessionController {
     return rec;
   }
 
-  private checkSize(rec: SessionRecord): void {
-    if (this.o.maxSize <= 0) return;
-    const size = Buffer.byteLength(JSON.stringify(rec));
-    if (size > this.o.maxSize) throw new SessionTooLargeError(size, this.o.maxSize);
+  /** The record's JSON, built from the data fingerprint so the data is serialised once per write. */
+  private recordJson(rec: SessionRecord, fp: string): string {
+    let json = '{"cookie":' + JSON.stringify(rec.cookie) + (fp === '{}' ? '' : ',' + fp.slice(1, -1));
+    if (rec.__sess !== undefined) json += ',"__sess":' + JSON.stringify(rec.__sess);
+    return json + '}';
   }
 
-  private context(sess: Session): WriteContext {
+  /** The write context; `fp` (the data's JSON) is given for full writes, which also get `json` and the size check. */
+  private context(sess: Session, rec: SessionRecord, fp?: string): WriteContext {
     const ctx: WriteContext = { expires: this.expiry(sess) };
+    if (fp !== undefined) {
+      const json = this.recordJson(rec, fp);
+      if (this.o.maxSize > 0) {
+        const size = Buffer.byteLength(json);
+        if (size > this.o.maxSize) throw new SessionTooLargeError(size, this.o.maxSize);
+      }
+      ctx.json = json;
+    }
     const uk = this.userKeyOf(sess);
     if (uk !== undefined) ctx.userKey = uk;
     return ctx;
@@ -459,12 +479,11 @@ export class Lifecycle implements SessionController {
   /** Write the session now (req.session.save(), and the end of a request that changed it). */
   async save(sess: Session): Promise<void> {
     if (log.enabled) log('saving %s', idTag(sess.id));
-    const fp = fingerprint(sess);
+    const fp = this.endFp !== undefined && this.req.session === sess ? this.endFp : fingerprint(sess);
     this.savedId = sess.id;
     this.savedFp = fp;
     const rec = this.record(sess);
-    this.checkSize(rec);
-    const ctx = this.context(sess);
+    const ctx = this.context(sess, rec, fp);
     this.metaDirty = false;
     if (this.baseline && this.gw.canPatch && this.originalId === sess.id && this.cookieId === sess.id) {
       const patch = { set: {} as Record<string, unknown>, unset: [] as string[], cookie: rec.cookie };
@@ -487,8 +506,7 @@ export class Lifecycle implements SessionController {
   }
 
   private touchStore(sess: Session): Promise<void> | undefined {
-    const ctx = this.context(sess);
-    const target = ctx.expires.getTime();
+    const target = this.expiry(sess).getTime();
     if (this.o.touchAfter > 0 && this.storedExpires !== undefined && target - this.storedExpires < this.o.touchAfter) {
       // Throttled: the store keeps its expiry; the cookie (if re-sent) says the same, so both agree.
       const c = sess.cookie;
@@ -500,7 +518,8 @@ export class Lifecycle implements SessionController {
       return undefined;
     }
     if (log.enabled) log('touching %s', idTag(sess.id));
-    return this.gw.touch(sess.id, this.record(sess), ctx);
+    const rec = this.record(sess);
+    return this.gw.touch(sess.id, rec, this.context(sess, rec));
   }
 
   // ---- session methods ---------------------------------------------------------------------
@@ -557,7 +576,7 @@ export class Lifecycle implements SessionController {
     await this.save(next);
     await this.gw.destroy(oldId);
     await this.releaseLock();
-    this.gw.emit({ type: 'rotate', idTag: idTag(newId) });
+    this.gw.emit('rotate', newId);
   }
 
   async lock(sess: Session): Promise<void> {

@@ -22,11 +22,18 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
-  json: string;
+  /** JSON of the record's cookie. */
+  head: string;
+  /** The rest of the record's JSON after the cookie (`,"k":v}` or `}`). */
+  tail: string;
   expiresAt: number;
   createdAt: number;
   lastSeenAt: number;
   userKey: string | null;
+}
+
+function parse(e: Entry): SessionRecord {
+  return JSON.parse('{"cookie":' + e.head + e.tail) as SessionRecord;
 }
 
 interface LockState {
@@ -116,13 +123,22 @@ export class MemoryStore extends Store implements SessionStore {
       this.remove(sid);
       return;
     }
-    const json = JSON.stringify(record);
+    const head = JSON.stringify(record.cookie);
+    const prefix = '{"cookie":' + head;
+    let json = ctx.json !== undefined && ctx.json.startsWith(prefix) ? ctx.json : JSON.stringify(record);
+    if (!json.startsWith(prefix)) {
+      // cookie first, as express-session stores it
+      const ordered: SessionRecord = { cookie: record.cookie };
+      for (const k of Object.keys(record)) if (k !== 'cookie') ordered[k] = record[k];
+      json = JSON.stringify(ordered);
+    }
+    const tail = json.slice(prefix.length);
     const userKey = ctx.userKey === undefined ? (prev?.userKey ?? null) : ctx.userKey;
     if (prev) {
       this.sessions.delete(sid);
       if (prev.userKey !== null && prev.userKey !== userKey) this.unindex(prev.userKey, sid);
     }
-    this.sessions.set(sid, { json, expiresAt, createdAt: prev?.createdAt ?? now, lastSeenAt: now, userKey });
+    this.sessions.set(sid, { head, tail, expiresAt, createdAt: prev?.createdAt ?? now, lastSeenAt: now, userKey });
     if (userKey !== null) {
       let set = this.users.get(userKey);
       if (!set) this.users.set(userKey, (set = new Set()));
@@ -140,7 +156,7 @@ export class MemoryStore extends Store implements SessionStore {
     // Most recently used last: the Map's order is the LRU order.
     this.sessions.delete(sid);
     this.sessions.set(sid, e);
-    return JSON.parse(e.json) as SessionRecord;
+    return parse(e);
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
@@ -154,15 +170,23 @@ export class MemoryStore extends Store implements SessionStore {
   async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
     const e = this.live(sid);
     if (!e) return;
-    const stored = JSON.parse(e.json) as SessionRecord;
-    stored.cookie = record.cookie;
-    this.write(sid, stored, { expires: ctx.expires }, e);
+    const now = this.now();
+    const expiresAt = ctx.expires.getTime();
+    if (!(expiresAt > now)) {
+      this.remove(sid);
+      return;
+    }
+    e.head = JSON.stringify(record.cookie);
+    e.expiresAt = expiresAt;
+    e.lastSeenAt = now;
+    this.sessions.delete(sid);
+    this.sessions.set(sid, e);
   }
 
   async patch(sid: string, patch: SessionPatch, ctx: WriteContext): Promise<boolean> {
     const e = this.live(sid);
     if (!e) return false;
-    const stored = JSON.parse(e.json) as SessionRecord;
+    const stored = parse(e);
     const next: SessionRecord = { cookie: patch.cookie };
     for (const k of Object.keys(stored)) if (k !== 'cookie') next[k] = stored[k];
     for (const k of patch.unset) delete next[k];
@@ -213,7 +237,7 @@ export class MemoryStore extends Store implements SessionStore {
     for (const sid of [...(this.users.get(userKey) ?? [])]) {
       const e = this.live(sid);
       if (!e) continue;
-      out.push({ id: sid, createdAt: e.createdAt, lastSeenAt: e.lastSeenAt, expiresAt: e.expiresAt, record: JSON.parse(e.json) as SessionRecord });
+      out.push({ id: sid, createdAt: e.createdAt, lastSeenAt: e.lastSeenAt, expiresAt: e.expiresAt, record: parse(e) });
     }
     return out;
   }
@@ -236,7 +260,7 @@ export class MemoryStore extends Store implements SessionStore {
   async all(): Promise<Record<string, SessionRecord>> {
     this.prune();
     const out: Record<string, SessionRecord> = {};
-    for (const [sid, e] of this.sessions) out[sid] = JSON.parse(e.json) as SessionRecord;
+    for (const [sid, e] of this.sessions) out[sid] = parse(e);
     return out;
   }
 

@@ -1,0 +1,37 @@
+// The benchmarked apps: the same Express app with a session middleware plugged in. Each runs in its
+// own child process (see server.mjs) so the two implementations never share a heap or an event loop.
+import express from 'express';
+
+/** Build the app for `impl` ('express-session' | 'sess') on `store` ('memory' or a store spec). */
+export async function buildApp(impl, variant = {}) {
+  const common = { secret: 'bench secret', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
+  let mw;
+  if (impl === 'express-session') {
+    const { default: expressSession } = await import('express-session');
+    const store = variant.makeIncumbentStore ? await variant.makeIncumbentStore(expressSession) : new expressSession.MemoryStore();
+    mw = expressSession({ ...common, store });
+  } else {
+    const { default: session, MemoryStore } = await import('@sess/core');
+    const store = variant.makeSessStore ? await variant.makeSessStore() : new MemoryStore();
+    mw = session({ ...common, ...(variant.sessOptions ?? {}), store });
+  }
+  const app = express();
+  app.set('etag', false);
+  app.disable('x-powered-by');
+  app.use(mw);
+  // create: a new session per request
+  app.get('/create', (req, res) => {
+    req.session.user = { id: 42, role: 'user' };
+    res.send('created');
+  });
+  // read: an existing session, read but not changed
+  app.get('/read', (req, res) => {
+    res.send(req.session.user ? 'hello ' + req.session.user.id : 'anon');
+  });
+  // write: one key changed per request
+  app.get('/write', (req, res) => {
+    req.session.count = (req.session.count || 0) + 1;
+    res.send('n=' + req.session.count);
+  });
+  return app;
+}

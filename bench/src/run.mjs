@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: the same Express app on express-session and on @sess/core, scenarios
+// read / write / create, interleaved (es, sess, sess, es, ...) so drift hits both alike. Prints req/s,
+// p99 latency and the ratio sess ÷ express-session.
+//   node src/run.mjs [--variant memory] [--duration 5] [--rounds 3] [--connections 10] [--json]
+import autocannon from 'autocannon';
+import { execFileSync, fork, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { variants } from './variants.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf('--' + name);
+  return i === -1 ? dflt : args[i + 1];
+};
+const variantNames = (opt('variant', 'memory')).split(',');
+const duration = Number(opt('duration', 5));
+const rounds = Number(opt('rounds', 3));
+const connections = Number(opt('connections', 10));
+const asJson = args.includes('--json');
+const scenarios = (opt('scenarios', 'read,write,create')).split(',');
+const serverPath = fileURLToPath(new URL('./server.mjs', import.meta.url));
+
+// Pin the load generator (this process) and the server to different cores when taskset exists, so
+// the two implementations compete for the same CPU the same way in every round.
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return os.availableParallelism() >= 2;
+  } catch {
+    return false;
+  }
+})();
+if (hasTaskset && !process.env.SESS_BENCH_PINNED) {
+  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, SESS_BENCH_PINNED: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+function start(impl, variant) {
+  return new Promise((resolve, reject) => {
+    const child = hasTaskset
+      ? fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath] })
+      : fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${m.port}` }));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${impl} server exited with ${code}`)));
+  });
+}
+
+function ask(child, what) {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(what);
+  });
+}
+
+function stop({ child }) {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => resolve());
+    child.send('stop');
+  });
+}
+
+async function sessionCookie(url) {
+  const res = await fetch(url + '/create');
+  const c = res.headers.getSetCookie().find((x) => x.startsWith('sid='));
+  if (!c) throw new Error('no session cookie from ' + url);
+  return c.split(';')[0];
+}
+
+function cannon(url, path, headers) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url: url + path, connections, duration, headers, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r)));
+  });
+}
+
+async function measure(impl, variant, scenario) {
+  const srv = await start(impl, variant);
+  try {
+    const headers = scenario === 'create' ? {} : { cookie: await sessionCookie(srv.url) };
+    // warm-up
+    await new Promise((r) => autocannon({ url: srv.url + '/' + scenario, connections, duration: 1, headers }, r));
+    await ask(srv.child, 'mark');
+    const r = await cannon(srv.url, '/' + scenario, headers);
+    const cpu = await ask(srv.child, 'cpu');
+    if (r.non2xx || r.errors) throw new Error(`${impl} ${scenario}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    return { rps: r.requests.average, p99: r.latency.p99, cpuPerReq: cpu.cpuMicros / Math.max(1, cpu.served) };
+  } finally {
+    await stop(srv);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = [];
+for (const variant of variantNames) {
+  if (!variants[variant]) throw new Error(`unknown variant ${variant}; known: ${Object.keys(variants).join(', ')}`);
+  const samples = Object.fromEntries(scenarios.map((s) => [s, { es: [], sess: [] }]));
+  for (let round = 0; round < rounds; round++) {
+    for (const scenario of scenarios) {
+      const order = round % 2 === 0 ? ['express-session', 'sess'] : ['sess', 'express-session'];
+      for (const impl of order) samples[scenario][impl === 'sess' ? 'sess' : 'es'].push(await measure(impl, variant, scenario));
+    }
+  }
+  for (const scenario of scenarios) {
+    const es = samples[scenario].es;
+    const ss = samples[scenario].sess;
+    const row = {
+      variant,
+      scenario,
+      esRps: Math.round(median(es.map((x) => x.rps))),
+      sessRps: Math.round(median(ss.map((x) => x.rps))),
+      esP99: median(es.map((x) => x.p99)),
+      sessP99: median(ss.map((x) => x.p99)),
+      esCpuUs: Math.round(median(es.map((x) => x.cpuPerReq))),
+      sessCpuUs: Math.round(median(ss.map((x) => x.cpuPerReq))),
+    };
+    row.cpuRatio = Number((row.esCpuUs / row.sessCpuUs).toFixed(2));
+    row.ratio = Number((row.sessRps / row.esRps).toFixed(2));
+    results.push(row);
+  }
+}
+
+if (asJson) {
+  console.log(JSON.stringify({ duration, rounds, connections, node: process.version, results }, null, 2));
+} else {
+  console.log(`node ${process.version}, ${connections} connections, ${rounds} interleaved rounds of ${duration}s per scenario and implementation (medians)`);
+  console.log('req/s ratio = sess req/s ÷ express-session req/s; cpu ratio = express-session server CPU per request ÷ sess\'s (higher is better for sess)');
+  console.log('variant              scenario   es req/s  p99ms | sess req/s  p99ms | ratio | es cpu µs/req  sess cpu µs/req  cpu ratio');
+  for (const r of results) {
+    console.log(
+      `${r.variant.padEnd(20)} ${r.scenario.padEnd(9)} ${String(r.esRps).padStart(9)} ${String(r.esP99).padStart(6)} | ${String(r.sessRps).padStart(10)} ${String(r.sessP99).padStart(6)} | ${r.ratio.toFixed(2)}x | ${String(r.esCpuUs).padStart(13)} ${String(r.sessCpuUs).padStart(16)} ${(r.cpuRatio.toFixed(2) + 'x').padStart(10)}`,
+    );
+  }
+}
