@@ -21,7 +21,8 @@ export interface WriteContext {
   userKey?: string | null;
   /**
    * `JSON.stringify(record)`, as core already serialised it. A store that keeps JSON may write this
-   * instead of serialising the record again. Absent when the caller did not serialise.
+   * instead of serialising the record again. Absent when the caller did not serialise. Never use it
+   * in `patch()`: it is the requesting side's whole record, not the merged one.
    */
   json?: string;
 }

@@ -66,3 +66,7 @@ export { DEFAULT_ID_PATTERN, generateSessionId, idTag, hashedKey } from './ids.j
 export { signId, readSessionCookie } from './signature.js';
 export type { Secret, VerifiedCookie } from './signature.js';
 export type { SessEvent, SessEventName } from './gateway.js';
+export { flash } from './flash.js';
+export type { FlashOptions, FlashFunction } from './flash.js';
+export { csrf, maskToken, verifyToken } from './csrf.js';
+export type { CsrfOptions } from './csrf.js';

@@ -186,7 +186,8 @@ export class Lifecycle implements SessionController {
     if (this.cookieOptions.sameSite === 'auto') sess.cookie.sameSite = secure ? 'none' : 'lax';
     req.session = sess;
     this.meta = { createdAt: Date.now() };
-    this.metaDirty = this.wantsMeta();
+    // A new session carries its meta with its first save; it must not force one (saveUninitialized).
+    this.metaDirty = false;
     this.storedExpires = undefined;
     this.baseline = undefined;
     if (asOriginal) {

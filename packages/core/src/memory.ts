@@ -191,7 +191,8 @@ export class MemoryStore extends Store implements SessionStore {
     for (const k of Object.keys(stored)) if (k !== 'cookie') next[k] = stored[k];
     for (const k of patch.unset) delete next[k];
     for (const k of Object.keys(patch.set)) next[k] = patch.set[k];
-    this.write(sid, next, ctx, e);
+    // ctx.json is this request's whole record: the point of a patch is not to write that.
+    this.write(sid, next, { expires: ctx.expires, userKey: ctx.userKey }, e);
     return true;
   }
 
