@@ -1,0 +1,396 @@
+import assert from 'node:assert/strict';
+import type { SessionRecord, SessionStore, StoreCapabilities } from '@sess/core';
+import type { CaseContext, ConformanceCase } from './types.js';
+
+/** Comparable form of a record: what JSON would store, with key order ignored. */
+function plain(r: unknown): unknown {
+  return r == null ? r : JSON.parse(JSON.stringify(r));
+}
+
+/** How long to let a record live before waiting it out: at least a second, and two resolution steps. */
+function shortLife(t: CaseContext): number {
+  return Math.max(1000, 2 * t.resolution);
+}
+
+async function expectMissing(store: SessionStore, sid: string, why: string): Promise<void> {
+  assert.equal(await store.get(sid), null, why);
+}
+
+const expiryTimeout = (resolution: number) => 15_000 + 4 * Math.max(1000, resolution);
+
+/** Every case of the suite. Ids are stable; titles may be reworded. */
+export const cases: ConformanceCase[] = [
+  {
+    id: 'capabilities-declared',
+    title: 'declares its capabilities, and each declared capability is implemented (and the reverse)',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const s = t.store;
+      const c = s.capabilities as Partial<StoreCapabilities>;
+      assert.equal(typeof c, 'object', 'store.capabilities must be an object');
+      const pairs: Array<[keyof StoreCapabilities, string[]]> = [
+        ['touch', ['touch']],
+        ['enumerate', ['ids', 'all', 'length']],
+        ['clear', ['clear']],
+        ['atomicPatch', ['patch']],
+        ['lock', ['lock']],
+        ['userIndex', ['listUser', 'destroyUser']],
+      ];
+      for (const [cap, methods] of pairs) {
+        const has = methods.every((m) => typeof (s as unknown as Record<string, unknown>)[m] === 'function');
+        const some = methods.some((m) => typeof (s as unknown as Record<string, unknown>)[m] === 'function');
+        assert.equal(typeof c[cap], 'boolean', `capabilities.${cap} must be declared (true or false)`);
+        if (c[cap]) assert.ok(has, `capabilities.${cap} is declared but ${methods.join('/')} is not implemented`);
+        else assert.ok(!some, `${methods.join('/')} is implemented but capabilities.${cap} is not declared`);
+      }
+      assert.equal(typeof c.shared, 'boolean', 'capabilities.shared must be declared');
+      assert.ok(typeof c.expiryResolution === 'number' && c.expiryResolution > 0, 'capabilities.expiryResolution must be a positive number of ms');
+    },
+  },
+  {
+    id: 'roundtrip',
+    title: 'get returns what set stored, cookie.expires included',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      const rec = t.record({ user: { id: 7, roles: ['admin'] }, n: 1, flag: true, nothing: null });
+      await t.store.set(sid, rec, t.ctx());
+      const got = await t.store.get(sid);
+      assert.ok(got, 'get returned nothing for a record just set');
+      assert.deepEqual(plain(got), plain(rec));
+      assert.equal(typeof (got.cookie as { expires?: unknown }).expires === 'string' ? 'string' : 'date', 'string', 'cookie.expires comes back as the ISO string express-session stores');
+    },
+  },
+  {
+    id: 'overwrite',
+    title: 'a second set replaces the record',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      await t.store.set(sid, t.record({ v: 1, gone: 'x' }), t.ctx());
+      const second = t.record({ v: 2 });
+      await t.store.set(sid, second, t.ctx());
+      assert.deepEqual(plain(await t.store.get(sid)), plain(second));
+    },
+  },
+  {
+    id: 'missing-null',
+    title: 'get of an unknown id resolves null (never rejects)',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      await expectMissing(t.store, t.id(), 'an unknown id must give null');
+    },
+  },
+  {
+    id: 'destroy-idempotent',
+    title: 'destroy removes the record and is idempotent (also for unknown ids)',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      const other = t.id();
+      await t.store.set(sid, t.record({ v: 1 }), t.ctx());
+      await t.store.set(other, t.record({ v: 2 }), t.ctx());
+      await t.store.destroy(sid);
+      await expectMissing(t.store, sid, 'destroyed record is still there');
+      await t.store.destroy(sid);
+      await t.store.destroy(t.id());
+      assert.ok(await t.store.get(other), 'destroy removed another record');
+    },
+  },
+  {
+    id: 'expired-null',
+    title: 'an expired record reads as null, before any background cleanup',
+    needs: [],
+    timeoutMs: expiryTimeout,
+    async run(t) {
+      const sid = t.id();
+      const life = shortLife(t);
+      await t.store.set(sid, t.record({ v: 1 }, life), t.ctx(life));
+      assert.ok(await t.store.get(sid), 'record missing before it expired');
+      await t.sleep(life + t.resolution + 300);
+      await expectMissing(t.store, sid, 'an expired record must read as null');
+    },
+  },
+  {
+    id: 'past-expiry-no-resurrect',
+    title: 'set with an expiry already past stores nothing (and removes what was there)',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      await t.store.set(sid, t.record({ v: 1 }, -60_000), t.ctx(-60_000));
+      await expectMissing(t.store, sid, 'a record set already expired must not be readable');
+      const live = t.id();
+      await t.store.set(live, t.record({ v: 1 }), t.ctx());
+      await t.store.set(live, t.record({ v: 2 }, -60_000), t.ctx(-60_000));
+      await expectMissing(t.store, live, 'writing an expired record must not leave the old one readable');
+    },
+  },
+  {
+    id: 'touch-extends',
+    title: 'touch extends expiry without rewriting data',
+    needs: ['touch'],
+    timeoutMs: expiryTimeout,
+    async run(t) {
+      const sid = t.id();
+      const life = shortLife(t);
+      await t.store.set(sid, t.record({ v: 'original' }, life), t.ctx(life));
+      await t.store.touch!(sid, t.record({ v: 'from touch' }, 60_000), t.ctx(60_000));
+      await t.sleep(life + t.resolution + 300);
+      const got = await t.store.get(sid);
+      assert.ok(got, 'touch did not extend the expiry');
+      assert.equal(got.v, 'original', 'touch rewrote the data');
+      assert.equal(got.cookie.originalMaxAge, 60_000, 'touch must store the new cookie');
+    },
+  },
+  {
+    id: 'touch-no-resurrect',
+    title: 'touch of a destroyed or unknown session does not bring it back',
+    needs: ['touch'],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      await t.store.set(sid, t.record({ v: 1 }), t.ctx());
+      await t.store.destroy(sid);
+      await t.store.touch!(sid, t.record({ v: 1 }), t.ctx());
+      await expectMissing(t.store, sid, 'touch brought a destroyed session back');
+      const never = t.id();
+      await t.store.touch!(never, t.record({ v: 1 }), t.ctx());
+      await expectMissing(t.store, never, 'touch created a session');
+    },
+  },
+  {
+    id: 'enumerate-live',
+    title: 'ids, all and length list live sessions only, with their ids',
+    needs: ['enumerate'],
+    timeoutMs: expiryTimeout,
+    async run(t) {
+      const live = [t.id(), t.id(), t.id()];
+      for (const [i, sid] of live.entries()) await t.store.set(sid, t.record({ i }), t.ctx());
+      const life = shortLife(t);
+      const dying = t.id();
+      await t.store.set(dying, t.record({ i: 'dying' }, life), t.ctx(life));
+      await t.sleep(life + t.resolution + 300);
+      assert.deepEqual([...(await t.store.ids!())].sort(), [...live].sort(), 'ids()');
+      const all = await t.store.all!();
+      assert.deepEqual(Object.keys(all).sort(), [...live].sort(), 'all() keys');
+      for (const [i, sid] of live.entries()) assert.equal(all[sid]!.i, i, 'all() values');
+      assert.equal(await t.store.length!(), 3, 'length()');
+    },
+  },
+  {
+    id: 'clear-own-namespace',
+    title: 'clear removes this namespace\'s sessions and nothing else',
+    needs: ['clear'],
+    timeoutMs: 10_000,
+    async run(t) {
+      const other = await t.openOther();
+      const mine = t.id();
+      const theirs = t.id();
+      await t.store.set(mine, t.record({ v: 1 }), t.ctx());
+      await other.set(theirs, t.record({ v: 2 }), t.ctx());
+      await t.store.clear!();
+      await expectMissing(t.store, mine, 'clear left a session behind');
+      assert.ok(await other.get(theirs), 'clear removed a session of another namespace');
+    },
+  },
+  {
+    id: 'namespace-isolation',
+    title: 'the same id in two namespaces holds two records',
+    needs: [],
+    timeoutMs: 10_000,
+    async run(t) {
+      const other = await t.openOther();
+      const sid = t.id();
+      await t.store.set(sid, t.record({ ns: 'mine' }), t.ctx());
+      await other.set(sid, t.record({ ns: 'theirs' }), t.ctx());
+      assert.equal((await t.store.get(sid))?.ns, 'mine');
+      assert.equal((await other.get(sid))?.ns, 'theirs');
+      await other.destroy(sid);
+      assert.equal((await t.store.get(sid))?.ns, 'mine', 'destroy in another namespace removed this one');
+    },
+  },
+  {
+    id: 'unicode',
+    title: 'unicode round-trips, 4-byte characters included',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      const text = 'héllo wörld — 日本語 — 🍪🔐👩‍💻 — \u2028\u2029 — "quotes" \\ back';
+      await t.store.set(sid, t.record({ text, [`key 🔑`]: 'é' }), t.ctx());
+      const got = await t.store.get(sid);
+      assert.equal(got?.text, text);
+      assert.equal(got?.['key 🔑'], 'é');
+    },
+  },
+  {
+    id: 'large-record',
+    title: 'a 64 KB record round-trips',
+    needs: [],
+    timeoutMs: 10_000,
+    async run(t) {
+      const sid = t.id();
+      const blob = 'x'.repeat(64 * 1024);
+      await t.store.set(sid, t.record({ blob }), t.ctx());
+      assert.equal((await t.store.get(sid))?.blob, blob);
+    },
+  },
+  {
+    id: 'id-charset',
+    title: 'ids with - and _ work and stay distinct',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const base = t.id().slice(0, 20);
+      const ids = [`${base}-a_b`, `${base}_a-b`, `${base}--__`, `${base}ab`];
+      for (const [i, sid] of ids.entries()) await t.store.set(sid, t.record({ i }), t.ctx());
+      for (const [i, sid] of ids.entries()) assert.equal((await t.store.get(sid))?.i, i, `id ${i}`);
+    },
+  },
+  {
+    id: 'parallel-writes',
+    title: 'many parallel writes to distinct ids are all kept',
+    needs: [],
+    timeoutMs: 20_000,
+    async run(t) {
+      const ids = Array.from({ length: 50 }, () => t.id());
+      await Promise.all(ids.map((sid, i) => t.store.set(sid, t.record({ i }), t.ctx())));
+      const got = await Promise.all(ids.map((sid) => t.store.get(sid)));
+      got.forEach((r, i) => assert.equal(r?.i, i, `write ${i} was lost`));
+    },
+  },
+  {
+    id: 'unserialisable-rejects',
+    title: 'a record that cannot be serialised rejects the set and leaves the stored record intact',
+    needs: [],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      await t.store.set(sid, t.record({ v: 'kept' }), t.ctx());
+      const bad = t.record({ v: 'bad', n: 10n as unknown });
+      await assert.rejects(() => Promise.resolve().then(() => t.store.set(sid, bad, t.ctx())), 'a set that could not store the record must reject');
+      assert.equal((await t.store.get(sid))?.v, 'kept', 'the failed set damaged the stored record');
+    },
+  },
+  {
+    id: 'shared-instances',
+    title: 'two instances on one namespace see each other\'s writes',
+    needs: ['shared'],
+    timeoutMs: 10_000,
+    async run(t) {
+      const second = await t.open();
+      const sid = t.id();
+      await t.store.set(sid, t.record({ from: 'first' }), t.ctx());
+      assert.equal((await second.get(sid))?.from, 'first');
+      await second.set(sid, t.record({ from: 'second' }), t.ctx());
+      assert.equal((await t.store.get(sid))?.from, 'second');
+      await second.destroy(sid);
+      await expectMissing(t.store, sid, 'destroy through the second instance');
+    },
+  },
+  {
+    id: 'atomic-patch',
+    title: 'patch applies concurrent changes to different keys without losing any, and never recreates',
+    needs: ['atomicPatch'],
+    timeoutMs: 20_000,
+    async run(t) {
+      const sid = t.id();
+      await t.store.set(sid, t.record({ keep: 1, drop: 2 }), t.ctx());
+      const cookie = t.record().cookie;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => t.store.patch!(sid, { set: { [`k${i}`]: i }, unset: i === 0 ? ['drop'] : [], cookie }, t.ctx())),
+      );
+      assert.ok(results.every((r) => r === true), 'patch of an existing record must resolve true');
+      const got = (await t.store.get(sid))!;
+      for (let i = 0; i < 20; i++) assert.equal(got[`k${i}`], i, `patch ${i} was lost`);
+      assert.equal(got.keep, 1, 'patch removed an untouched key');
+      assert.equal('drop' in got, false, 'unset did not remove the key');
+      const gone = t.id();
+      assert.equal(await t.store.patch!(gone, { set: { a: 1 }, unset: [], cookie }, t.ctx()), false, 'patch of a missing record must resolve false');
+      await expectMissing(t.store, gone, 'patch created a record');
+    },
+  },
+  {
+    id: 'lock-exclusive',
+    title: 'lock is exclusive, waits for release, times out, and is released only by its owner',
+    needs: ['lock'],
+    timeoutMs: 30_000,
+    async run(t) {
+      const sid = t.id();
+      const first = await t.store.lock!(sid, { ttlMs: 10_000, waitMs: 1000 });
+      const t0 = Date.now();
+      await assert.rejects(() => t.store.lock!(sid, { ttlMs: 10_000, waitMs: 300 }), 'a second lock must wait and then fail');
+      assert.ok(Date.now() - t0 >= 250, 'the second lock gave up before its wait');
+      let secondGot = false;
+      const second = t.store.lock!(sid, { ttlMs: 10_000, waitMs: 5000 }).then((l) => {
+        secondGot = true;
+        return l;
+      });
+      await t.sleep(150);
+      assert.equal(secondGot, false, 'two holders at once');
+      await first.release();
+      const held = await second;
+      assert.equal(secondGot, true);
+      await first.release(); // a stale holder's release must not free the new holder's lock
+      await assert.rejects(() => t.store.lock!(sid, { ttlMs: 10_000, waitMs: 200 }), 'a stale release freed someone else\'s lock');
+      await held.release();
+      const again = await t.store.lock!(sid, { ttlMs: 1000, waitMs: 1000 });
+      await again.release();
+    },
+  },
+  {
+    id: 'lock-expires',
+    title: 'a lock whose holder died expires after its ttl',
+    needs: ['lock'],
+    timeoutMs: 20_000,
+    async run(t) {
+      const sid = t.id();
+      await t.store.lock!(sid, { ttlMs: 1000, waitMs: 1000 });
+      const next = await t.store.lock!(sid, { ttlMs: 1000, waitMs: 5000 });
+      await next.release();
+    },
+  },
+  {
+    id: 'user-index',
+    title: 'the per-user index lists a user\'s live sessions and destroys them, sparing the exceptions',
+    needs: ['userIndex'],
+    timeoutMs: expiryTimeout,
+    async run(t) {
+      const [a, b, c, d] = [t.id(), t.id(), t.id(), t.id()];
+      await t.store.set(a, t.record({ u: 'ann' }), t.ctx(60_000, { userKey: 'ann' }));
+      await t.store.set(b, t.record({ u: 'ann' }), t.ctx(60_000, { userKey: 'ann' }));
+      await t.store.set(c, t.record({ u: 'bob' }), t.ctx(60_000, { userKey: 'bob' }));
+      const life = shortLife(t);
+      await t.store.set(d, t.record({ u: 'ann' }, life), t.ctx(life, { userKey: 'ann' }));
+      await t.sleep(life + t.resolution + 300);
+      const list = await t.store.listUser!('ann');
+      assert.deepEqual(list.map((s) => s.id).sort(), [a, b].sort(), 'listUser must list live sessions only');
+      for (const s of list) assert.equal(s.record.u, 'ann');
+      // moving a session to another user moves it in the index
+      await t.store.set(b, t.record({ u: 'bob' }), t.ctx(60_000, { userKey: 'bob' }));
+      assert.deepEqual((await t.store.listUser!('ann')).map((s) => s.id), [a]);
+      assert.deepEqual((await t.store.listUser!('bob')).map((s) => s.id).sort(), [b, c].sort());
+      assert.equal(await t.store.destroyUser!('bob', [c]), 1);
+      await expectMissing(t.store, b, 'destroyUser left a session');
+      assert.ok(await t.store.get(c), 'destroyUser removed an excepted session');
+      assert.ok(await t.store.get(a), 'destroyUser removed another user\'s session');
+      await t.store.destroy(a);
+      assert.deepEqual(await t.store.listUser!('ann'), [], 'a destroyed session is still listed');
+    },
+  },
+  {
+    id: 'close-releases',
+    title: 'close releases every handle the store opened',
+    needs: ['close'],
+    timeoutMs: 15_000,
+    async run() {
+      // Run by the runner itself (see runner.ts): it needs the store's whole life inside the case.
+    },
+  },
+];

@@ -1,0 +1,9 @@
+/**
+ * @sess/conformance: the suite that defines what a session store must do. Run it from jest
+ * (`@sess/conformance/jest`), from the `sess-conformance` CLI, or from code with `runConformance`.
+ */
+export { cases } from './cases.js';
+export { runConformance, runCase, listCases, summarise, skipReason } from './runner.js';
+export { HungOperationError, newNamespace } from './harness.js';
+export { main as cli } from './cli.js';
+export type { CaseContext, CaseResult, ConformanceCase, CreateStore, FactoryContext, Need, RunOptions, StoreFactory } from './types.js';

@@ -1,0 +1,65 @@
+/**
+ * Jest binding: `describeStore('redis', factory)` declares one jest test per conformance case.
+ * Cases the store's capabilities rule out are declared with `test.skip` and the reason in the title,
+ * so they show as skipped, never as passed.
+ */
+import { describe, expect, test } from '@jest/globals';
+import type { StoreCapabilities } from '@sess/core';
+import { cases } from './cases.js';
+import { normalise } from './harness.js';
+import { runCase, skipReason } from './runner.js';
+import type { RunOptions, StoreFactory } from './types.js';
+
+/** Options of {@link describeStore}. */
+export interface DescribeStoreOptions extends Pick<RunOptions, 'grep' | 'timeoutMs'> {
+  /** The store's capabilities, when the factory cannot be probed synchronously. */
+  capabilities?: Partial<StoreCapabilities>;
+  /** Whether the store has close() (default: probed, or true when capabilities are given). */
+  hasClose?: boolean;
+}
+
+function probe(factory: StoreFactory, options: DescribeStoreOptions): { caps: Partial<StoreCapabilities>; hasClose: boolean } {
+  const f = normalise(factory);
+  const caps = options.capabilities ?? f.capabilities;
+  if (caps) return { caps, hasClose: options.hasClose ?? true };
+  const made = f.create({ namespace: 'sessconf_probe', caseId: 'probe' });
+  if (made && typeof (made as Promise<unknown>).then === 'function') {
+    throw new TypeError('describeStore: the factory is asynchronous, so pass the store\'s capabilities: describeStore(name, factory, { capabilities })');
+  }
+  const store = made as { capabilities?: Partial<StoreCapabilities>; close?: () => unknown };
+  const out = { caps: store.capabilities ?? { touch: typeof (store as { touch?: unknown }).touch === 'function' }, hasClose: typeof store.close === 'function' };
+  // The probe instance is never used: release it now.
+  Promise.resolve()
+    .then(() => store.close?.())
+    .then(() => f.destroy?.(made as never, { namespace: 'sessconf_probe', caseId: 'probe' }))
+    .catch(() => undefined);
+  return out;
+}
+
+/** Declare the conformance suite as jest tests for the store `factory` makes. */
+export function describeStore(name: string, factory: StoreFactory, options: DescribeStoreOptions = {}): void {
+  const { caps, hasClose } = probe(factory, options);
+  describe(`conformance: ${name}`, () => {
+    for (const c of cases) {
+      if (options.grep && !options.grep.test(c.id) && !options.grep.test(c.title)) continue;
+      const reason = skipReason(c, caps, hasClose);
+      const title = `${c.id}: ${c.title}`;
+      if (reason) {
+        test.skip(`${title} [skipped: ${reason}]`, () => undefined);
+        continue;
+      }
+      const budget = options.timeoutMs ?? (typeof c.timeoutMs === 'function' ? c.timeoutMs(caps.expiryResolution ?? 1000) : c.timeoutMs);
+      test(
+        title,
+        async () => {
+          const r = await runCase(factory, c, options.timeoutMs);
+          if (r.status === 'skipped') throw new Error(`declared capabilities differ from the store's: ${r.reason}`);
+          expect(r.reason ?? 'passed').toBe('passed');
+        },
+        budget + 15_000,
+      );
+    }
+  });
+}
+
+export type { StoreFactory } from './types.js';

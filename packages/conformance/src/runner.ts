@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { isSessionStore, type SessionRecord, type SessionStore, type StoreCapabilities } from '@sess/core';
+import { cases as allCases } from './cases.js';
+import { HungOperationError, build, newNamespace, normalise, teardown, tracked } from './harness.js';
+import type { CaseContext, CaseResult, ConformanceCase, Need, RunOptions, StoreFactory } from './types.js';
+
+/** Why a case is skipped for a store with these capabilities, or undefined if it runs. */
+export function skipReason(c: ConformanceCase, caps: Partial<StoreCapabilities>, hasClose: boolean): string | undefined {
+  for (const need of c.needs) {
+    if (need === 'close') {
+      if (!hasClose) return 'store has no close()';
+    } else if (!caps[need]) {
+      return `store does not declare capabilities.${need}`;
+    }
+  }
+  return undefined;
+}
+
+function deadline(c: ConformanceCase, resolution: number, override?: number): number {
+  if (override !== undefined) return override;
+  return typeof c.timeoutMs === 'function' ? c.timeoutMs(resolution) : c.timeoutMs;
+}
+
+function message(err: unknown): string {
+  if (err instanceof Error) return `${err.name === 'AssertionError' ? '' : err.name + ': '}${err.message}`;
+  return String(err);
+}
+
+/** Resources the process holds, by type (timers, sockets, file handles…). */
+function resources(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+function leaked(before: Map<string, number>, after: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const [k, n] of after) {
+    const extra = n - (before.get(k) ?? 0);
+    if (extra > 0 && k !== 'TTYWrap') out.push(`${extra} ${k}`);
+  }
+  return out;
+}
+
+/** Run `fn` with a deadline; on expiry the error names the store operations still pending. */
+async function withDeadline(caseId: string, ms: number, pending: Set<string>, fn: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const ops = [...pending].map((p) => p.split('#')[0]!);
+          reject(ops.length ? new HungOperationError(caseId, [...new Set(ops)].join('(), store.'), ms) : new Error(`case ${caseId}: did not finish within ${ms} ms`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** The close case: a store's whole life, then no handle left behind. */
+async function runClose(factory: ReturnType<typeof normalise>, c: ConformanceCase, ms: number): Promise<void> {
+  const pending = new Set<string>();
+  await withDeadline(c.id, ms, pending, async () => {
+    await new Promise((r) => setImmediate(r));
+    const before = resources();
+    const ctx = { namespace: newNamespace(), caseId: c.id };
+    const built = await build(factory, ctx);
+    const store = tracked(built.store, pending);
+    const sid = randomBytes(24).toString('base64url');
+    const rec: SessionRecord = { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), httpOnly: true, path: '/' }, v: 1 };
+    await store.set(sid, rec, { expires: new Date(Date.now() + 60_000) });
+    await store.get(sid);
+    await store.destroy(sid);
+    await teardown(factory, built, ctx);
+    let left: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      left = leaked(before, resources());
+      if (left.length === 0) return;
+    }
+    throw new Error(`after close() the store still holds ${left.join(', ')}`);
+  });
+}
+
+/**
+ * Run the suite (or the cases matching `grep`) against stores made by `factory`. Each case gets a
+ * fresh store in its own namespace; after it, that namespace is cleared (if the store can) and the
+ * store closed. Resolves one result per case: passed, failed (with the reason) or skipped (with why).
+ */
+export async function runConformance(factory: StoreFactory, options: RunOptions = {}): Promise<CaseResult[]> {
+  const f = normalise(factory);
+  const results: CaseResult[] = [];
+  const selected = allCases.filter((c) => !options.grep || options.grep.test(c.id) || options.grep.test(c.title));
+  for (const c of selected) {
+    const r = await runCase(f, c, options.timeoutMs);
+    results.push(r);
+    options.onResult?.(r);
+  }
+  return results;
+}
+
+/** Run one case. Exported for the jest binding. */
+export async function runCase(factory: StoreFactory, c: ConformanceCase, timeoutOverride?: number): Promise<CaseResult> {
+  const f = normalise(factory);
+  const started = Date.now();
+  const done = (status: CaseResult['status'], reason?: string): CaseResult => ({ id: c.id, title: c.title, status, reason, durationMs: Date.now() - started });
+  const ctx = { namespace: newNamespace(), caseId: c.id };
+  let built: Awaited<ReturnType<typeof build>>;
+  try {
+    built = await build(f, ctx);
+  } catch (err) {
+    return done('failed', `the factory failed: ${message(err)}`);
+  }
+  const caps = built.store.capabilities ?? {};
+  const resolution = typeof caps.expiryResolution === 'number' && caps.expiryResolution > 0 ? caps.expiryResolution : 1000;
+  const hasClose = typeof built.store.close === 'function';
+  const skip = skipReason(c, caps, hasClose);
+  const others: Array<Awaited<ReturnType<typeof build>> & { ctx: typeof ctx }> = [];
+  const pending = new Set<string>();
+  let outcome: CaseResult;
+  if (skip) {
+    outcome = done('skipped', skip);
+  } else if (c.id === 'close-releases') {
+    try {
+      await teardown(f, built, ctx);
+    } catch {
+      // the close case builds its own store
+    }
+    try {
+      await runClose(f, c, deadline(c, resolution, timeoutOverride));
+      return done('passed');
+    } catch (err) {
+      return done('failed', message(err));
+    }
+  } else {
+    const t: CaseContext = {
+      store: tracked(built.store, pending),
+      namespace: ctx.namespace,
+      resolution,
+      async open() {
+        const b = await build(f, ctx);
+        others.push({ ...b, ctx });
+        return tracked(b.store, pending);
+      },
+      async openOther() {
+        const otherCtx = { namespace: newNamespace(), caseId: c.id };
+        const b = await build(f, otherCtx);
+        others.push({ ...b, ctx: otherCtx });
+        return tracked(b.store, pending);
+      },
+      record(data = {}, ms = 60_000) {
+        return { cookie: { originalMaxAge: ms, expires: new Date(Date.now() + ms).toISOString(), httpOnly: true, path: '/' }, ...data };
+      },
+      ctx(ms = 60_000, extra = {}) {
+        return { expires: new Date(Date.now() + ms), ...extra };
+      },
+      id: () => randomBytes(24).toString('base64url'),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    };
+    try {
+      await withDeadline(c.id, deadline(c, resolution, timeoutOverride), pending, () => c.run(t));
+      outcome = done('passed');
+    } catch (err) {
+      outcome = done('failed', message(err));
+    }
+  }
+  // Clean up this case's namespaces only; failures here never change the outcome.
+  for (const b of [{ ...built, ctx }, ...others]) {
+    try {
+      if (pending.size === 0 && !skip && typeof b.store.clear === 'function' && b.store.capabilities?.clear) {
+        await withDeadline(c.id, 5000, new Set(), () => b.store.clear!());
+      }
+    } catch {
+      // ignore
+    }
+    try {
+      await withDeadline(c.id, 5000, new Set(), () => teardown(f, b, b.ctx));
+    } catch {
+      // ignore
+    }
+  }
+  return outcome;
+}
+
+/** The cases of the suite (id, title, needs). */
+export function listCases(): Array<Pick<ConformanceCase, 'id' | 'title' | 'needs'>> {
+  return allCases.map(({ id, title, needs }) => ({ id, title, needs: [...needs] as Need[] }));
+}
+
+/** Totals of a run. */
+export function summarise(results: CaseResult[]): { passed: number; failed: number; skipped: number } {
+  return {
+    passed: results.filter((r) => r.status === 'passed').length,
+    failed: results.filter((r) => r.status === 'failed').length,
+    skipped: results.filter((r) => r.status === 'skipped').length,
+  };
+}
+
+export { isSessionStore, type SessionStore };
