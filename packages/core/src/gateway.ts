@@ -3,6 +3,7 @@ import type { SessionLock, SessionPatch, SessionRecord, SessionStore, UserSessio
 import { BadDataError, SessError, StoreTimeoutError, UnsupportedError, toStoreError } from './errors.js';
 import { hashedKey, idTag } from './ids.js';
 import { log } from './log.js';
+import { CallbackStoreAdapter } from './store.js';
 
 /** Names of the events the middleware emits (see docs/events.md). */
 export type SessEventName = 'create' | 'load' | 'miss' | 'save' | 'touch' | 'destroy' | 'rotate' | 'storeError';
@@ -26,12 +27,21 @@ export interface SessEvent {
  * (StoreError / StoreTimeoutError, ids redacted), events with latency, and `hashIds` key mapping.
  */
 export class StoreGateway {
+  /**
+   * Whether core checks `cookie.expires` on read. Not for express-session stores: several of them
+   * (connect-redis, connect-pg-simple) extend their own TTL on touch without rewriting the stored
+   * cookie, so its `expires` goes stale while the session is alive; they expire sessions themselves.
+   */
+  readonly checksCookieExpiry: boolean;
+
   constructor(
     readonly store: SessionStore,
     readonly events: EventEmitter,
     private readonly timeoutMs: number,
     private readonly hashKey: string | Buffer | undefined,
-  ) {}
+  ) {
+    this.checksCookieExpiry = !(store instanceof CallbackStoreAdapter);
+  }
 
   /** The key the store sees for `sid`. */
   key(sid: string): string {

@@ -158,7 +158,7 @@ export class Lifecycle implements SessionController {
 
   private isLive(record: SessionRecord, now: number): boolean {
     const exp = record.cookie.expires;
-    if (exp != null) {
+    if (exp != null && this.gw.checksCookieExpiry) {
       const t = new Date(exp as string).getTime();
       if (!Number.isNaN(t) && t <= now) return false;
     }

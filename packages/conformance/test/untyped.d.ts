@@ -1,0 +1,4 @@
+declare module 'express-session';
+declare module 'session-file-store';
+declare module 'connect-pg-simple';
+declare module 'express-mysql-session';
