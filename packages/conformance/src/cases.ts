@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { SessionRecord, SessionStore, StoreCapabilities } from '@sess/core';
+import type { SessionStore, StoreCapabilities } from '@sess/core';
 import type { CaseContext, ConformanceCase } from './types.js';
 
 /** Comparable form of a record: what JSON would store, with key order ignored. */

@@ -28,7 +28,6 @@ export function serviceTest(name: keyof typeof urls): { available: boolean; miss
     missing(what: string) {
       const msg = `${name} is not reachable at ${urls[name]}: ${what} cannot run (start it with scripts/services.sh ${name === 'mongo' ? 'mongo' : name})`;
       if (process.env.CI === 'true') {
-        // eslint-disable-next-line jest/no-export
         require('@jest/globals').test(`${name} must be reachable under CI`, () => {
           throw new Error(msg);
         });

@@ -54,7 +54,7 @@ const targets: Target[] = [
   {
     name: 'memorystore',
     version: version('memorystore'),
-    factory: { create: () => new MemoryStore({ checkPeriod: 3_600_000 }), destroy: (s) => (s as unknown as { stopInterval(): void }).stopInterval() },
+    factory: { create: () => new MemoryStore({ checkPeriod: 3_600_000 }) as never, destroy: (s) => (s as unknown as { stopInterval(): void }).stopInterval() },
   },
   {
     name: 'session-file-store',
@@ -90,7 +90,7 @@ const targets: Target[] = [
         return Object.assign(new PgStore({ pool, tableName: ctx.namespace, createTableIfMissing: true, pruneSessionInterval: false }), { __pool: pool });
       },
       async destroy(store, ctx) {
-        const pool = (store as unknown as { __pool: pg.Pool }).__pool;
+        const pool = (store as unknown as { __pool: { query(q: string): Promise<unknown>; end(): Promise<void> } }).__pool;
         await pool.query(`drop table if exists "${ctx.namespace}"`).catch(() => undefined);
         await pool.end();
       },

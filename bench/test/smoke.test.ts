@@ -1,0 +1,24 @@
+/**
+ * The bench runs end to end (both implementations, every scenario) and reports its numbers. No timing
+ * is asserted here: performance is read from `pnpm bench`, never from a test.
+ */
+import { expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+test('one short interleaved round produces a row per scenario with both implementations', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'src', 'run.mjs'), '--duration', '1', '--rounds', '1', '--connections', '2', '--json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, SESS_BENCH_PINNED: '1' },
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.results.map((x: { scenario: string }) => x.scenario)).toEqual(['read', 'write', 'create']);
+  for (const row of out.results) {
+    expect(row.esRps).toBeGreaterThan(0);
+    expect(row.sessRps).toBeGreaterThan(0);
+    expect(Number.isFinite(row.ratio)).toBe(true);
+  }
+}, 130_000);

@@ -1,0 +1,482 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import path from 'node:path';
+import {
+  BadDataError,
+  ConfigError,
+  InvalidSessionIdError,
+  LockTimeoutError,
+  type SessionLock,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionStore,
+  type StoreCapabilities,
+  type UserSessionInfo,
+  type WriteContext,
+} from '@sess/core';
+import { EXPIRES, EXTENSION, ID_PATTERN, LAST_ACCESS, LOCK_DIR, USER_DIR } from './schema.js';
+
+/** Options of {@link FileStore}. */
+export interface FileStoreOptions {
+  /** Folder of the session files. Default `./sessions`. Created if missing. */
+  dir?: string;
+  /** fsync each file before it is renamed into place (durable across power loss, slower). Default false. */
+  fsync?: boolean;
+  /**
+   * Lifetime in seconds of sessions written by session-file-store without a cookie maxAge (its `ttl`
+   * option, default 3600). Files this store writes carry their own expiry.
+   */
+  ttl?: number;
+  /** How often expired files are removed, in ms (unref'd, jittered). Default 1 hour; 0 disables. */
+  reapInterval?: number;
+  /** Files read or removed at once by the reaper and by enumeration. Default 32. */
+  concurrency?: number;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface Stored {
+  record: SessionRecord;
+  expiresAt: number;
+  lastAccess: number | null;
+  createdAt: number | null;
+  userKey: string | null;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/** Run `fn` over `items`, at most `limit` at a time. */
+async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * File session store: one JSON file per session in `dir`, the layout session-file-store uses, so a
+ * user can switch in either direction without logging anyone out. Writes go to a temporary file in the
+ * same folder and are renamed into place: a crash leaves the old record or the new one, never a torn one.
+ */
+export class FileStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    touch: true,
+    enumerate: true,
+    clear: true,
+    shared: true,
+    expiryResolution: 1,
+    atomicPatch: true,
+    lock: true,
+    userIndex: true,
+  });
+
+  /** The folder, absolute. */
+  readonly dir: string;
+  private readonly fsync: boolean;
+  private readonly ttlMs: number;
+  private readonly concurrency: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** In-process queue per session, so this process's own writers of one id never interleave a patch. */
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(options: FileStoreOptions = {}) {
+    const dir = options.dir ?? './sessions';
+    if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) throw new ConfigError('FileStore dir must be a folder path: new FileStore({ dir: "./sessions" })');
+    this.dir = path.resolve(dir);
+    this.fsync = Boolean(options.fsync);
+    const ttl = options.ttl ?? 3600;
+    if (!(ttl > 0)) throw new ConfigError('FileStore ttl is in seconds and must be positive: new FileStore({ ttl: 3600 })');
+    this.ttlMs = ttl * 1000;
+    this.concurrency = options.concurrency ?? 32;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new ConfigError('FileStore concurrency must be a positive integer');
+    this.now = options.now ?? Date.now;
+    mkdirSync(this.dir, { recursive: true });
+    const every = options.reapInterval ?? 3_600_000;
+    if (every > 0) {
+      const schedule = () => {
+        // Jitter so that processes sharing a folder do not all reap at once.
+        this.timer = setTimeout(() => {
+          this.reap()
+            .catch(() => undefined)
+            .finally(() => {
+              if (!this.closed) schedule();
+            });
+        }, every * (0.75 + Math.random() * 0.5));
+        this.timer.unref();
+      };
+      schedule();
+    }
+  }
+
+  // ---- paths --------------------------------------------------------------------------------
+
+  /** The file of `sid`; refuses a bad id before any filesystem call, and any path outside `dir`. */
+  private file(sid: string): string {
+    if (typeof sid !== 'string' || !ID_PATTERN.test(sid)) throw new InvalidSessionIdError();
+    return this.inside(path.join(this.dir, sid + EXTENSION));
+  }
+
+  private inside(p: string): string {
+    const resolved = path.resolve(p);
+    if (path.dirname(resolved) !== this.dir && !resolved.startsWith(this.dir + path.sep)) throw new InvalidSessionIdError('session path escapes the store folder');
+    return resolved;
+  }
+
+  private lockFile(sid: string): string {
+    this.file(sid);
+    return this.inside(path.join(this.dir, LOCK_DIR, sid + '.lock'));
+  }
+
+  private userFolder(userKey: string): string {
+    return this.inside(path.join(this.dir, USER_DIR, createHash('sha256').update(userKey).digest('hex').slice(0, 40)));
+  }
+
+  // ---- reading and writing ------------------------------------------------------------------
+
+  /** Read and decode a session file; `null` when missing; BadDataError when corrupt (never deleted). */
+  private async read(file: string): Promise<Stored | null> {
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    let raw: Record<string, unknown>;
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new BadDataError(`a session file in ${this.dir} is not valid JSON; it was left in place for inspection`, { cause: err });
+    }
+    if (!raw || typeof raw !== 'object' || typeof raw.cookie !== 'object' || raw.cookie === null) {
+      throw new BadDataError(`a session file in ${this.dir} is not a session record; it was left in place for inspection`);
+    }
+    const lastAccess = typeof raw[LAST_ACCESS] === 'number' ? (raw[LAST_ACCESS] as number) : null;
+    const meta = (raw.__sess ?? null) as { createdAt?: number; userKey?: string } | null;
+    let expiresAt: number;
+    const ours = raw[EXPIRES] as { at?: unknown; expires?: unknown } | undefined;
+    if (ours && typeof ours.expires === 'number' && ours.at === lastAccess) {
+      expiresAt = ours.expires;
+    } else {
+      // Written (or last rewritten) by session-file-store: its rule, last access + (cookie.originalMaxAge or ttl).
+      const cookie = raw.cookie as { originalMaxAge?: unknown };
+      const ttl = typeof cookie.originalMaxAge === 'number' && cookie.originalMaxAge ? cookie.originalMaxAge : this.ttlMs;
+      expiresAt = (lastAccess ?? 0) + ttl;
+    }
+    const userKey = typeof raw.__sessUser === 'string' ? raw.__sessUser : null;
+    const record: SessionRecord = { cookie: raw.cookie as SessionRecord['cookie'] };
+    for (const k of Object.keys(raw)) if (k !== 'cookie' && k !== LAST_ACCESS && k !== EXPIRES && k !== '__sessUser') record[k] = raw[k];
+    return { record, expiresAt, lastAccess, createdAt: typeof meta?.createdAt === 'number' ? meta.createdAt : null, userKey };
+  }
+
+  private live(s: Stored | null): s is Stored {
+    return s !== null && s.expiresAt > this.now();
+  }
+
+  /** Write atomically: temporary file in the same folder, optional fsync, rename into place. */
+  private async writeFile(file: string, json: string): Promise<void> {
+    const tmp = path.join(this.dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      const handle = await fsp.open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(json, 'utf8');
+        if (this.fsync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The file's JSON: the record (cookie first), then session-file-store's `__lastAccess`, then ours. */
+  private encode(record: SessionRecord, ctx: WriteContext, userKey: string | null, json?: string): string {
+    let body = json;
+    if (body === undefined || !body.startsWith('{"cookie":') || !body.endsWith('}')) {
+      const ordered: SessionRecord = { cookie: record.cookie };
+      for (const k of Object.keys(record)) if (k !== 'cookie' && k !== LAST_ACCESS && k !== EXPIRES && k !== '__sessUser') ordered[k] = record[k];
+      body = JSON.stringify(ordered);
+    }
+    const at = this.now();
+    // Our expiry is valid only while __lastAccess is ours: session-file-store rewrites it on its writes.
+    let tail = `,"${LAST_ACCESS}":${at},"${EXPIRES}":{"at":${at},"expires":${ctx.expires.getTime()}}`;
+    if (userKey !== null) tail += `,"__sessUser":${JSON.stringify(userKey)}`;
+    return body.slice(0, -1) + tail + '}';
+  }
+
+  /** Serialise operations on one id within this process (cross-process safety comes from rename and locks). */
+  private serial<T>(sid: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(sid) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.chains.set(sid, tail);
+    void tail.then(() => {
+      if (this.chains.get(sid) === tail) this.chains.delete(sid);
+    });
+    return run;
+  }
+
+  private async index(sid: string, before: string | null, after: string | null): Promise<void> {
+    if (before === after) return;
+    if (before !== null) await fsp.rm(path.join(this.userFolder(before), sid), { force: true });
+    if (after !== null) {
+      const folder = this.userFolder(after);
+      await fsp.mkdir(folder, { recursive: true });
+      await fsp.writeFile(path.join(folder, sid), '');
+    }
+  }
+
+  private async put(sid: string, record: SessionRecord, ctx: WriteContext, prev: Stored | null, json?: string): Promise<void> {
+    const file = this.file(sid);
+    const userKey = ctx.userKey === undefined ? (prev?.userKey ?? null) : ctx.userKey;
+    if (!(ctx.expires.getTime() > this.now())) {
+      await this.remove(sid, prev);
+      return;
+    }
+    const text = this.encode(record, ctx, userKey, json); // throws before any write for a BigInt and the like
+    await this.writeFile(file, text);
+    await this.index(sid, prev?.userKey ?? null, userKey);
+  }
+
+  private async remove(sid: string, prev: Stored | null): Promise<void> {
+    await fsp.rm(this.file(sid), { force: true });
+    if (prev?.userKey) await this.index(sid, prev.userKey, null);
+  }
+
+  /** The stored state, corrupt files counted as absent (reported through `get`, never deleted). */
+  private async current(sid: string): Promise<Stored | null> {
+    try {
+      return await this.read(this.file(sid));
+    } catch (err) {
+      if (err instanceof BadDataError) return null;
+      throw err;
+    }
+  }
+
+  // ---- contract -----------------------------------------------------------------------------
+
+  async get(sid: string): Promise<SessionRecord | null> {
+    const s = await this.read(this.file(sid));
+    return this.live(s) ? s.record : null;
+  }
+
+  set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.file(sid);
+    return this.serial(sid, async () => this.put(sid, record, ctx, await this.current(sid), ctx.json));
+  }
+
+  destroy(sid: string): Promise<void> {
+    this.file(sid);
+    return this.serial(sid, async () => this.remove(sid, await this.current(sid)));
+  }
+
+  touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.file(sid);
+    return this.serial(sid, async () => {
+      const s = await this.current(sid);
+      if (!this.live(s)) return;
+      await this.put(sid, { ...s.record, cookie: record.cookie }, { expires: ctx.expires }, s);
+    });
+  }
+
+  patch(sid: string, p: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    this.file(sid);
+    return this.serial(sid, async () => {
+      const lock = await this.lock(sid, { ttlMs: 10_000, waitMs: 10_000 });
+      try {
+        const s = await this.current(sid);
+        if (!this.live(s)) return false;
+        const next: SessionRecord = { cookie: p.cookie };
+        for (const k of Object.keys(s.record)) if (k !== 'cookie') next[k] = s.record[k];
+        for (const k of p.unset) delete next[k];
+        for (const k of Object.keys(p.set)) next[k] = p.set[k];
+        await this.put(sid, next, { expires: ctx.expires, userKey: ctx.userKey }, s);
+        return true;
+      } finally {
+        await lock.release();
+      }
+    });
+  }
+
+  /**
+   * Per-session lock across processes: a lock file created exclusively (`wx`) holding its owner token
+   * and expiry. A lock whose holder died is taken over once expired; `release()` removes the file only
+   * while it still holds this owner's token.
+   */
+  async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
+    const file = this.lockFile(sid);
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const owner = randomBytes(16).toString('hex');
+    const deadline = this.now() + opts.waitMs;
+    let delay = 5;
+    for (;;) {
+      try {
+        const h = await fsp.open(file, 'wx', 0o600);
+        try {
+          await h.writeFile(JSON.stringify({ owner, expiresAt: this.now() + opts.ttlMs, pid: process.pid }));
+        } finally {
+          await h.close();
+        }
+        return { release: () => this.unlock(file, owner) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      await this.breakIfStale(file);
+      if (this.now() >= deadline) throw new LockTimeoutError(opts.waitMs);
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - this.now()))));
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  private async readLock(file: string): Promise<{ owner: string; expiresAt: number } | null> {
+    try {
+      const v = JSON.parse(await fsp.readFile(file, 'utf8')) as { owner?: unknown; expiresAt?: unknown };
+      return typeof v.owner === 'string' && typeof v.expiresAt === 'number' ? { owner: v.owner, expiresAt: v.expiresAt } : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      return null; // being written: not stale yet
+    }
+  }
+
+  private async breakIfStale(file: string): Promise<void> {
+    const held = await this.readLock(file);
+    if (!held || held.expiresAt > this.now()) return;
+    // Move it aside first, then check it is still the stale one: a fresh lock taken meanwhile is put back.
+    const aside = `${file}.${randomBytes(6).toString('hex')}.stale`;
+    try {
+      await fsp.rename(file, aside);
+    } catch {
+      return;
+    }
+    const moved = await this.readLock(aside);
+    if (moved && moved.owner !== held.owner) {
+      await fsp.link(aside, file).catch(() => undefined);
+    }
+    await fsp.rm(aside, { force: true });
+  }
+
+  private async unlock(file: string, owner: string): Promise<void> {
+    const held = await this.readLock(file);
+    if (!held || held.owner !== owner) return;
+    const aside = `${file}.${randomBytes(6).toString('hex')}.release`;
+    try {
+      await fsp.rename(file, aside);
+    } catch {
+      return;
+    }
+    const moved = await this.readLock(aside);
+    if (moved && moved.owner !== owner) await fsp.link(aside, file).catch(() => undefined);
+    await fsp.rm(aside, { force: true });
+  }
+
+  async listUser(userKey: string): Promise<UserSessionInfo[]> {
+    const folder = this.userFolder(userKey);
+    let names: string[];
+    try {
+      names = await fsp.readdir(folder);
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+    const out: UserSessionInfo[] = [];
+    await eachLimit(names.filter((n) => ID_PATTERN.test(n)), this.concurrency, async (sid) => {
+      const s = await this.current(sid);
+      if (!this.live(s) || s.userKey !== userKey) return;
+      out.push({ id: sid, createdAt: s.createdAt, lastSeenAt: s.lastAccess, expiresAt: s.expiresAt, record: s.record });
+    });
+    return out;
+  }
+
+  async destroyUser(userKey: string, except: string[] = []): Promise<number> {
+    let n = 0;
+    for (const s of await this.listUser(userKey)) {
+      if (except.includes(s.id)) continue;
+      await this.destroy(s.id);
+      n++;
+    }
+    return n;
+  }
+
+  /** Ids of the session files in `dir` (whatever their state). */
+  private async files(): Promise<string[]> {
+    const names = await fsp.readdir(this.dir);
+    return names.filter((n) => n.endsWith(EXTENSION) && !n.startsWith('.')).map((n) => n.slice(0, -EXTENSION.length)).filter((id) => ID_PATTERN.test(id));
+  }
+
+  async all(): Promise<Record<string, SessionRecord>> {
+    const out: Record<string, SessionRecord> = {};
+    await eachLimit(await this.files(), this.concurrency, async (sid) => {
+      const s = await this.current(sid);
+      if (this.live(s)) out[sid] = s.record;
+    });
+    return out;
+  }
+
+  async ids(): Promise<string[]> {
+    return Object.keys(await this.all());
+  }
+
+  async length(): Promise<number> {
+    return (await this.ids()).length;
+  }
+
+  /** Remove this folder's session files (and this store's lock and index folders); nothing else. */
+  async clear(): Promise<void> {
+    await eachLimit(await this.files(), this.concurrency, async (sid) => {
+      await fsp.rm(path.join(this.dir, sid + EXTENSION), { force: true });
+    });
+    await fsp.rm(path.join(this.dir, USER_DIR), { recursive: true, force: true });
+    await fsp.rm(path.join(this.dir, LOCK_DIR), { recursive: true, force: true });
+  }
+
+  /**
+   * Remove expired session files (and temporary files older than an hour), at most `concurrency`
+   * files at a time. Resolves how many sessions went. Corrupt files are left alone.
+   */
+  async reap(): Promise<number> {
+    let removed = 0;
+    const names = await fsp.readdir(this.dir);
+    const now = this.now();
+    await eachLimit(names, this.concurrency, async (name) => {
+      if (name.startsWith('.') && name.endsWith('.tmp')) {
+        const st = await fsp.stat(path.join(this.dir, name)).catch(() => null);
+        if (st && now - st.mtimeMs > 3_600_000) await fsp.rm(path.join(this.dir, name), { force: true });
+        return;
+      }
+      if (!name.endsWith(EXTENSION) || name.startsWith('.')) return;
+      const sid = name.slice(0, -EXTENSION.length);
+      if (!ID_PATTERN.test(sid)) return;
+      const s = await this.current(sid);
+      if (s && !this.live(s)) {
+        await this.serial(sid, async () => {
+          const again = await this.current(sid);
+          if (again && !this.live(again)) {
+            await this.remove(sid, again);
+            removed++;
+          }
+        });
+      }
+    });
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.all([...this.chains.values()]);
+  }
+}
+
+export { EXPIRES, EXTENSION, LAST_ACCESS, ID_PATTERN } from './schema.js';

@@ -1,0 +1,64 @@
+import { afterAll, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FileStore } from '@sess/store-file';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'sess-file-dur-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const rec = (v: string) => ({ cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), httpOnly: true, path: '/' }, v });
+const ctx = () => ({ expires: new Date(Date.now() + 60_000) });
+
+test('a process killed (SIGKILL) in the middle of writes leaves the old record or the new one, never a torn one', async () => {
+  const entry = path.join(__dirname, '..', 'dist', 'entry.js');
+  for (let round = 0; round < 5; round++) {
+    const dir = path.join(root, `kill-${round}`);
+    const script = `
+      const { FileStore } = require(${JSON.stringify(entry)});
+      const store = new FileStore({ dir: ${JSON.stringify(dir)}, reapInterval: 0 });
+      const big = (c) => ({ cookie: { originalMaxAge: 60000, expires: new Date(Date.now() + 60000).toISOString(), httpOnly: true, path: '/' }, v: c.repeat(400000) });
+      let i = 0;
+      (async () => { for (;;) { await store.set('victim_id', big(i++ % 2 ? 'a' : 'b'), { expires: new Date(Date.now() + 60000) }); if (i === 3) process.stdout.write('writing\\n'); } })();
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const raw = JSON.parse(readFileSync(path.join(dir, 'victim_id.json'), 'utf8'));
+    expect(raw.v === 'a'.repeat(400000) || raw.v === 'b'.repeat(400000)).toBe(true);
+    const store = new FileStore({ dir, reapInterval: 0 });
+    expect(((await store.get('victim_id'))!.v as string).length).toBe(400000);
+    // leftovers of the killed write are temporary files the reaper removes once old
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toEqual(['victim_id.json']);
+    await store.close();
+  }
+}, 60_000);
+
+test('concurrent writers to one session (two instances) never produce a torn file', async () => {
+  const dir = path.join(root, 'concurrent');
+  const a = new FileStore({ dir, reapInterval: 0 });
+  const b = new FileStore({ dir, reapInterval: 0 });
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < 30; i++) writes.push((i % 2 ? a : b).set('shared_id', rec(String(i).repeat(50_000)), ctx()));
+  await Promise.all(writes);
+  const v = (await a.get('shared_id'))!.v as string;
+  expect(v.length).toBeGreaterThanOrEqual(50_000);
+  expect(new Set(v.split('')).size).toBeLessThanOrEqual(2);
+  expect(JSON.parse(readFileSync(path.join(dir, 'shared_id.json'), 'utf8')).v).toBe(v);
+  await a.close();
+  await b.close();
+});
+
+test('the reaper removes 100k expired files with bounded concurrency (no EMFILE)', async () => {
+  const dir = path.join(root, 'reap');
+  const store = new FileStore({ dir, reapInterval: 0, concurrency: 64 });
+  const past = Date.now() - 1000;
+  const body = JSON.stringify({ cookie: { originalMaxAge: 1000, expires: new Date(past).toISOString(), httpOnly: true, path: '/' }, __lastAccess: past - 1000 });
+  for (let i = 0; i < 100_000; i++) writeFileSync(path.join(dir, `expired_${i}.json`), body);
+  await store.set('alive_id', rec('x'), ctx());
+  expect(await store.reap()).toBe(100_000);
+  expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toEqual(['alive_id.json']);
+  await store.close();
+}, 300_000);
