@@ -7,6 +7,7 @@ import autocannon from 'autocannon';
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import signature from 'cookie-signature';
 import { variants } from './variants.mjs';
 
 const args = process.argv.slice(2);
@@ -73,6 +74,12 @@ async function sessionCookie(url) {
   return c.split(';')[0];
 }
 
+// A validly signed cookie for an id the store has never seen (a stale cookie after a purge, say).
+function unknownCookie() {
+  const id = 'unknown_' + Math.random().toString(36).slice(2).padEnd(24, 'x');
+  return 'sid=' + encodeURIComponent('s:' + signature.sign(id, 'bench secret'));
+}
+
 function cannon(url, path, headers) {
   return new Promise((resolve, reject) => {
     autocannon({ url: url + path, connections, duration, headers, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r)));
@@ -82,11 +89,11 @@ function cannon(url, path, headers) {
 async function measure(impl, variant, scenario) {
   const srv = await start(impl, variant);
   try {
-    const headers = scenario === 'create' ? {} : { cookie: await sessionCookie(srv.url) };
+    const headers = scenario === 'create' ? {} : scenario === 'miss' ? { cookie: unknownCookie() } : { cookie: await sessionCookie(srv.url) };
     // warm-up
-    await new Promise((r) => autocannon({ url: srv.url + '/' + scenario, connections, duration: 1, headers }, r));
+    await new Promise((r) => autocannon({ url: srv.url + '/' + (scenario === 'miss' ? 'read' : scenario), connections, duration: 1, headers }, r));
     await ask(srv.child, 'mark');
-    const r = await cannon(srv.url, '/' + scenario, headers);
+    const r = await cannon(srv.url, '/' + (scenario === 'miss' ? 'read' : scenario), headers);
     const cpu = await ask(srv.child, 'cpu');
     if (r.non2xx || r.errors) throw new Error(`${impl} ${scenario}: ${r.non2xx} non-2xx, ${r.errors} errors`);
     return { rps: r.requests.average, p99: r.latency.p99, cpuPerReq: cpu.cpuMicros / Math.max(1, cpu.served) };

@@ -1,5 +1,23 @@
 // What each benchmark compares: a name, the incumbent's store and sess's store (plus sess options).
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`));
+
 export const variants = {
+  file: {
+    label: 'session-file-store (express-session) vs @sess/store-file (sess)',
+    async makeIncumbentStore(expressSession) {
+      const { default: createFileStore } = await import('session-file-store');
+      const FileStore = createFileStore(expressSession);
+      return new FileStore({ path: tmp('sfs'), logFn: () => undefined });
+    },
+    async makeSessStore() {
+      const { FileStore } = await import('@sess/store-file');
+      return new FileStore({ dir: tmp('file') });
+    },
+  },
   memory: { label: 'MemoryStore (express-session) vs MemoryStore (sess)' },
   'memory-touchAfter': {
     label: 'MemoryStore, sess with touchAfter: 60s',
