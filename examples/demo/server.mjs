@@ -1,7 +1,11 @@
 // A minimal sess app: the guide's visit counter, a login that regenerates the session, a protected
-// page, flash messages after redirects and a CSRF-protected form. Sessions live in core's MemoryStore.
+// page, flash messages after redirects and a CSRF-protected form. Sessions live in files under
+// ./sessions (@sess/store-file): no server needed, and they survive a restart.
 import express from 'express';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import session, { csrf, flash } from '@sess/core';
+import { FileStore } from '@sess/store-file';
 
 const port = Number(process.env.PORT ?? 3000);
 let secret = process.env.SESSION_SECRET;
@@ -18,6 +22,7 @@ app.use(session({
   resave: false,
   saveUninitialized: false,
   cookie: { httpOnly: true, sameSite: 'lax', maxAge: 60 * 60 * 1000 },
+  store: new FileStore({ dir: process.env.SESSIONS_DIR ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'sessions') }),
 }));
 app.use(flash());
 app.use(csrf());
