@@ -352,24 +352,20 @@ export class FileStore implements SessionStore {
   private async breakIfStale(file: string): Promise<void> {
     const held = await this.readLock(file);
     if (!held || held.expiresAt > this.now()) return;
-    // Move it aside first, then check it is still the stale one: a fresh lock taken meanwhile is put back.
-    const aside = `${file}.${randomBytes(6).toString('hex')}.stale`;
-    try {
-      await fsp.rename(file, aside);
-    } catch {
-      return;
-    }
-    const moved = await this.readLock(aside);
-    if (moved && moved.owner !== held.owner) {
-      await fsp.link(aside, file).catch(() => undefined);
-    }
-    await fsp.rm(aside, { force: true });
+    await this.removeLock(file, held.owner);
   }
 
   private async unlock(file: string, owner: string): Promise<void> {
     const held = await this.readLock(file);
-    if (!held || held.owner !== owner) return;
-    const aside = `${file}.${randomBytes(6).toString('hex')}.release`;
+    if (held && held.owner === owner) await this.removeLock(file, owner);
+  }
+
+  /**
+   * Remove the lock file if `owner` still holds it: move it aside first, then check the moved file; a
+   * lock someone else took meanwhile is linked back into place.
+   */
+  private async removeLock(file: string, owner: string): Promise<void> {
+    const aside = `${file}.${randomBytes(6).toString('hex')}.aside`;
     try {
       await fsp.rename(file, aside);
     } catch {

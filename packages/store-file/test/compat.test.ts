@@ -11,7 +11,7 @@ import path from 'node:path';
 import express from 'express';
 import expressSession from 'express-session';
 import createFileStore from 'session-file-store';
-import session from '@sess/core';
+import session, { toExpressStore } from '@sess/core';
 import { FileStore } from '@sess/store-file';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'sess-file-compat-'));
@@ -77,6 +77,23 @@ describe('layout shared with session-file-store', () => {
     const raw = JSON.parse(readFileSync(path.join(dir, files[0]!), 'utf8'));
     expect(typeof raw.__lastAccess).toBe('number');
     expect(raw.count).toBe(6);
+  });
+
+  test('express-session can run on FileStore itself (toExpressStore), and hand over to sess', async () => {
+    const dir = path.join(root, 'to-express');
+    const store = new FileStore({ dir, reapInterval: 0 });
+    let cookie: string | undefined;
+    let n = 0;
+    for (const mw of [expressSession({ ...opts, store: toExpressStore(store, expressSession) }), session({ ...opts, store })]) {
+      const srv = await serve(app(mw));
+      for (let i = 0; i < 2; i++) {
+        const r = await visit(srv.url, cookie, '/count');
+        cookie = r.cookie;
+        expect(r.body).toBe(String(++n));
+      }
+      await srv.close();
+    }
+    await store.close();
   });
 
   test('a file session-file-store wrote expires by its own rule (last access + originalMaxAge)', async () => {
