@@ -5,7 +5,23 @@ import path from 'node:path';
 
 const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`));
 
+const redisUrl = process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 export const variants = {
+  redis: {
+    label: 'connect-redis (express-session) vs @sess/store-redis (sess), same Redis',
+    async makeIncumbentStore() {
+      const { RedisStore } = await import('connect-redis');
+      const { createClient } = await import('redis');
+      const client = createClient({ url: redisUrl });
+      await client.connect();
+      return new RedisStore({ client, prefix: `benches:${process.pid}:` });
+    },
+    async makeSessStore() {
+      const { RedisStore } = await import('@sess/store-redis');
+      return new RedisStore({ url: redisUrl, prefix: `benchsess:${process.pid}:` });
+    },
+  },
   file: {
     label: 'session-file-store (express-session) vs @sess/store-file (sess)',
     async makeIncumbentStore(expressSession) {

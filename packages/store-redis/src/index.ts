@@ -1,0 +1,393 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import {
+  BadDataError,
+  ConfigError,
+  InvalidSessionIdError,
+  LockTimeoutError,
+  type SessionLock,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionStore,
+  type StoreCapabilities,
+  type UserSessionInfo,
+  type WriteContext,
+} from '@sess/core';
+import { CAS_SCRIPT, DEFAULT_PREFIX, RELEASE_SCRIPT, TOUCH_SCRIPT, USER_FIELD, escapeGlob } from './schema.js';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** An ioredis `Redis` (standalone or Sentinel) or `Cluster`. The store never closes a client it was given. */
+  client?: Redis | Cluster;
+  /** A `redis://` URL, when the store should create (and own) its client. */
+  url?: string;
+  /** Key prefix. Default `sess:` (connect-redis's). */
+  prefix?: string;
+  /** Keys per SCAN step for `ids`/`all`/`length`/`clear`. Default 100. */
+  scanCount?: number;
+  /** ioredis command timeout (ms) for a client this store creates. Default none: core's storeTimeout bounds every operation. */
+  commandTimeout?: number;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,255}$/;
+const CAS_RETRIES = 50;
+
+interface Parsed {
+  record: SessionRecord;
+  userKey: string | null;
+}
+
+/**
+ * Redis session store on ioredis, the layout connect-redis uses (`<prefix><sid>` → JSON, TTL in seconds
+ * to the expiry, rounded up), so users can switch either way without logging anyone out.
+ */
+export class RedisStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    touch: true,
+    enumerate: true,
+    clear: true,
+    shared: true,
+    expiryResolution: 1000,
+    atomicPatch: true,
+    lock: true,
+    userIndex: true,
+  });
+
+  /** The ioredis client. */
+  readonly client: Redis | Cluster;
+  /** The key prefix. */
+  readonly prefix: string;
+  private readonly owned: boolean;
+  private readonly scanCount: number;
+  /** Set once this instance has written a user key: touches then keep the index's expiry in step. */
+  private indexed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    if (options.client && options.url) throw new ConfigError('RedisStore takes a client or a url, not both');
+    if (options.client) {
+      this.client = options.client;
+      this.owned = false;
+    } else {
+      const url = options.url ?? 'redis://127.0.0.1:6379';
+      if (!/^rediss?:\/\//.test(url)) throw new ConfigError('RedisStore url must be redis:// or rediss://: new RedisStore({ url: "redis://127.0.0.1:6379" })');
+      // Auto-pipelining batches the commands of concurrent requests into one socket write (as node-redis does).
+      this.client = new Redis(url, { ...(options.commandTimeout ? { commandTimeout: options.commandTimeout } : {}), maxRetriesPerRequest: 1, enableAutoPipelining: true });
+      this.owned = true;
+    }
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    if (typeof this.prefix !== 'string') throw new ConfigError('RedisStore prefix must be a string: new RedisStore({ prefix: "sess:" })');
+    this.scanCount = options.scanCount ?? 100;
+  }
+
+  /** Run a script by its SHA (EVALSHA), loading it on first use (NOSCRIPT). */
+  private async script(src: string, keys: string[], args: string[]): Promise<unknown> {
+    let sha = RedisStore.shas.get(src);
+    if (!sha) {
+      sha = createHash('sha1').update(src).digest('hex');
+      RedisStore.shas.set(src, sha);
+    }
+    try {
+      return await this.client.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
+      return this.client.eval(src, keys.length, ...keys, ...args);
+    }
+  }
+
+  private static readonly shas = new Map<string, string>();
+
+  private key(sid: string): string {
+    if (typeof sid !== 'string' || !ID.test(sid)) throw new InvalidSessionIdError();
+    return this.prefix + sid;
+  }
+
+  private indexKey(userKey: string): string {
+    return `sessidx:${this.prefix}user:${userKey}`;
+  }
+
+  private lockKey(sid: string): string {
+    this.key(sid);
+    return `sesslock:${this.prefix}${sid}`;
+  }
+
+  /** Decode a stored value; BadDataError for JSON that is not a session record. */
+  private parse(value: string): Parsed {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(value);
+    } catch (err) {
+      throw new BadDataError('a Redis session value is not valid JSON', { cause: err });
+    }
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
+      throw new BadDataError('a Redis session value is not a session record');
+    }
+    const record = raw as SessionRecord;
+    const userKey = typeof record[USER_FIELD] === 'string' ? (record[USER_FIELD] as string) : null;
+    delete record[USER_FIELD];
+    return { record, userKey };
+  }
+
+  /** Expired by its cookie (Redis TTLs are whole seconds; the cookie is exact). */
+  private expired(record: SessionRecord): boolean {
+    const e = record.cookie.expires;
+    if (e == null) return false;
+    const t = new Date(e as string).getTime();
+    return !Number.isNaN(t) && t <= Date.now();
+  }
+
+  private ttlSeconds(ctx: WriteContext): number {
+    return Math.ceil((ctx.expires.getTime() - Date.now()) / 1000);
+  }
+
+  /** The value to store: the record's JSON (cookie first), with the user key when the index is used. */
+  private encode(record: SessionRecord, userKey: string | null, json?: string): string {
+    let body = json !== undefined && json.startsWith('{"cookie":') ? json : undefined;
+    if (body === undefined) {
+      const ordered: SessionRecord = { cookie: record.cookie };
+      for (const k of Object.keys(record)) if (k !== 'cookie' && k !== USER_FIELD) ordered[k] = record[k];
+      body = JSON.stringify(ordered);
+    }
+    return userKey === null ? body : body.slice(0, -1) + `,"${USER_FIELD}":${JSON.stringify(userKey)}}`;
+  }
+
+  private async reindex(sid: string, before: string | null, after: string | null, expiresAt: number): Promise<void> {
+    if (before !== null && before !== after) await this.client.zrem(this.indexKey(before), sid);
+    if (after !== null) {
+      const k = this.indexKey(after);
+      await this.client.zadd(k, expiresAt, sid);
+      await this.client.pexpireat(k, expiresAt, 'GT');
+      await this.client.pexpireat(k, expiresAt, 'NX');
+    }
+  }
+
+  async get(sid: string): Promise<SessionRecord | null> {
+    const value = await this.client.get(this.key(sid));
+    if (value === null) return null;
+    const { record } = this.parse(value);
+    return this.expired(record) ? null : record;
+  }
+
+  async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    const key = this.key(sid);
+    const ttl = this.ttlSeconds(ctx);
+    if (ctx.userKey === undefined) {
+      const value = this.encode(record, null, ctx.json); // throws (BigInt, cycles) before any write
+      if (ttl <= 0) await this.client.del(key);
+      else await this.client.set(key, value, 'EX', ttl);
+      return;
+    }
+    const userKey = ctx.userKey;
+    if (userKey !== null) this.indexed = true;
+    const value = this.encode(record, userKey, ctx.json);
+    const old = ttl <= 0 ? await this.client.getdel(key) : await this.client.set(key, value, 'EX', ttl, 'GET');
+    let before: string | null = null;
+    if (old !== null) {
+      try {
+        before = this.parse(old).userKey;
+      } catch {
+        before = null;
+      }
+    }
+    await this.reindex(sid, before, ttl <= 0 ? null : userKey, ctx.expires.getTime());
+  }
+
+  async destroy(sid: string): Promise<void> {
+    const old = await this.client.getdel(this.key(sid));
+    if (old === null) return;
+    try {
+      const { userKey } = this.parse(old);
+      if (userKey !== null) await this.client.zrem(this.indexKey(userKey), sid);
+    } catch {
+      // a corrupt value is gone either way
+    }
+  }
+
+  /** Compare-and-set loop: read, compute the new value, write only if nobody wrote meanwhile. */
+  private async update(sid: string, next: (cur: Parsed) => { value: string; ttl: number } | null): Promise<Parsed | null> {
+    const key = this.key(sid);
+    for (let attempt = 0; attempt < CAS_RETRIES; attempt++) {
+      const cur = await this.client.get(key);
+      if (cur === null) return null;
+      const parsed = this.parse(cur);
+      if (this.expired(parsed.record)) return null;
+      const out = next(parsed);
+      if (!out) return parsed;
+      if (out.ttl <= 0) {
+        await this.client.del(key);
+        return parsed;
+      }
+      const ok = await this.script(CAS_SCRIPT, [key], [cur, out.value, String(out.ttl)]);
+      if (ok === 1) return parsed;
+      await new Promise((r) => setTimeout(r, Math.random() * 2 * (attempt + 1)));
+    }
+    throw new BadDataError(`session changed ${CAS_RETRIES} times while being updated: too much contention on one session`);
+  }
+
+  /** Refresh the TTL and the stored cookie; the data is left as it is. Never recreates a missing session. */
+  async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    const ttl = this.ttlSeconds(ctx);
+    const key = this.key(sid);
+    if (ttl <= 0) {
+      await this.destroy(sid);
+      return;
+    }
+    // One server-side step for the usual value; the compare-and-set loop for any other shape.
+    const done = await this.script(TOUCH_SCRIPT, [key], [JSON.stringify(record.cookie), String(ttl)]);
+    if (done === 0) return;
+    if (done === 1) {
+      if (this.indexed) {
+        const value = await this.client.get(key);
+        const userKey = value === null ? null : this.safeUser(value);
+        if (userKey !== null) await this.reindex(sid, userKey, userKey, ctx.expires.getTime());
+      }
+      return;
+    }
+    const prev = await this.update(sid, (cur) => ({ value: this.encode({ ...cur.record, cookie: record.cookie }, cur.userKey), ttl }));
+    if (prev?.userKey) await this.reindex(sid, prev.userKey, prev.userKey, ctx.expires.getTime());
+  }
+
+  private safeUser(value: string): string | null {
+    try {
+      return this.parse(value).userKey;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Apply a patch atomically (compare-and-set script, retried on conflict); false if the session is gone. */
+  async patch(sid: string, p: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    const ttl = this.ttlSeconds(ctx);
+    let userKey: string | null = null;
+    const prev = await this.update(sid, (cur) => {
+      const next: SessionRecord = { cookie: p.cookie };
+      for (const k of Object.keys(cur.record)) if (k !== 'cookie') next[k] = cur.record[k];
+      for (const k of p.unset) delete next[k];
+      for (const k of Object.keys(p.set)) next[k] = p.set[k];
+      userKey = ctx.userKey === undefined ? cur.userKey : ctx.userKey;
+      return { value: this.encode(next, userKey), ttl };
+    });
+    if (!prev) return false;
+    if (prev.userKey !== null || userKey !== null) await this.reindex(sid, prev.userKey, ttl > 0 ? userKey : null, ctx.expires.getTime());
+    return true;
+  }
+
+  /** SET NX PX with an owner token; released (by a script) only by its owner. */
+  async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
+    const key = this.lockKey(sid);
+    const token = randomBytes(16).toString('hex');
+    const deadline = Date.now() + opts.waitMs;
+    let delay = 5;
+    for (;;) {
+      const ok = await this.client.set(key, token, 'PX', Math.max(1, Math.round(opts.ttlMs)), 'NX');
+      if (ok === 'OK') {
+        let released = false;
+        return {
+          release: async () => {
+            if (released) return;
+            released = true;
+            await this.script(RELEASE_SCRIPT, [key], [token]);
+          },
+        };
+      }
+      if (Date.now() >= deadline) throw new LockTimeoutError(opts.waitMs);
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  async listUser(userKey: string): Promise<UserSessionInfo[]> {
+    const k = this.indexKey(userKey);
+    await this.client.zremrangebyscore(k, '-inf', Date.now());
+    const entries = await this.client.zrange(k, 0, -1, 'WITHSCORES');
+    const out: UserSessionInfo[] = [];
+    for (let i = 0; i < entries.length; i += 2) {
+      const sid = entries[i]!;
+      const value = await this.client.get(this.key(sid));
+      if (value === null) {
+        await this.client.zrem(k, sid);
+        continue;
+      }
+      let parsed: Parsed;
+      try {
+        parsed = this.parse(value);
+      } catch {
+        continue;
+      }
+      if (parsed.userKey !== userKey || this.expired(parsed.record)) continue;
+      const meta = parsed.record.__sess as { createdAt?: number } | undefined;
+      out.push({ id: sid, createdAt: meta?.createdAt ?? null, lastSeenAt: null, expiresAt: Number(entries[i + 1]), record: parsed.record });
+    }
+    return out;
+  }
+
+  async destroyUser(userKey: string, except: string[] = []): Promise<number> {
+    let n = 0;
+    for (const s of await this.listUser(userKey)) {
+      if (except.includes(s.id)) continue;
+      await this.destroy(s.id);
+      n++;
+    }
+    return n;
+  }
+
+  /** Every key matching `pattern`, over every master of a cluster. */
+  private async scan(pattern: string): Promise<string[]> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const keys = new Set<string>();
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', this.scanCount);
+        cursor = next;
+        for (const k of batch) keys.add(k);
+      } while (cursor !== '0');
+    }
+    return [...keys];
+  }
+
+  private sessionKeys(): Promise<string[]> {
+    return this.scan(escapeGlob(this.prefix) + '*');
+  }
+
+  async all(): Promise<Record<string, SessionRecord>> {
+    const out: Record<string, SessionRecord> = {};
+    for (const key of await this.sessionKeys()) {
+      const sid = key.slice(this.prefix.length);
+      if (!ID.test(sid)) continue;
+      const value = await this.client.get(key);
+      if (value === null) continue;
+      try {
+        const { record } = this.parse(value);
+        if (!this.expired(record)) out[sid] = record;
+      } catch {
+        // not a session value: left out
+      }
+    }
+    return out;
+  }
+
+  async ids(): Promise<string[]> {
+    return Object.keys(await this.all());
+  }
+
+  async length(): Promise<number> {
+    return (await this.ids()).length;
+  }
+
+  /** Remove this prefix's sessions, index and lock keys (per key: never a FLUSHDB). */
+  async clear(): Promise<void> {
+    const keys = [
+      ...(await this.sessionKeys()),
+      ...(await this.scan(escapeGlob(`sessidx:${this.prefix}`) + '*')),
+      ...(await this.scan(escapeGlob(`sesslock:${this.prefix}`) + '*')),
+    ];
+    for (const k of keys) await this.client.del(k);
+  }
+
+  /** Quit the client if this store created it. */
+  async close(): Promise<void> {
+    if (this.owned && this.client.status !== 'end') await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+export { DEFAULT_PREFIX, USER_FIELD, escapeGlob } from './schema.js';

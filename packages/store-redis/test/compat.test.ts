@@ -1,0 +1,104 @@
+/**
+ * Switching from connect-redis to this store, or back, keeps every session and cookie: the same Redis
+ * and prefix served by express-session + connect-redis and by @sess/core + RedisStore in turn.
+ */
+import { afterAll, describe, expect, test } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import expressSession from 'express-session';
+import { RedisStore as ConnectRedis } from 'connect-redis';
+import { createClient } from 'redis';
+import { Redis } from 'ioredis';
+import session from '@sess/core';
+import { RedisStore } from '@sess/store-redis';
+import { serviceTest, urls } from '../../conformance/test/services';
+
+const svc = serviceTest('redis');
+const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
+
+function app(mw: express.RequestHandler) {
+  const a = express();
+  a.use(mw);
+  a.get('/count', (req, res) => {
+    const s = req.session as unknown as Record<string, number | string>;
+    s.count = ((s.count as number) || 0) + 1;
+    s.name = 'Zoë 🍪';
+    res.send(String(s.count));
+  });
+  return a;
+}
+
+async function serve(a: express.Express) {
+  const server = http.createServer(a);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+if (!svc.available) {
+  svc.missing('connect-redis migration');
+} else {
+  const ioredis = new Redis(urls.redis);
+  const nodeRedis = createClient({ url: urls.redis });
+  afterAll(async () => {
+    await ioredis.quit();
+    if (nodeRedis.isOpen) await nodeRedis.quit();
+  });
+
+  describe('layout shared with connect-redis', () => {
+    test.each([
+      ['connect-redis → sess → connect-redis', 'incumbent'],
+      ['sess → connect-redis → sess', 'sess'],
+    ])('%s', async (_name, first) => {
+      if (!nodeRedis.isOpen) await nodeRedis.connect();
+      const prefix = `sesscompat_${first}_${Date.now()}:`;
+      const incumbent = () => expressSession({ ...opts, store: new ConnectRedis({ client: nodeRedis, prefix }) });
+      const ours = () => session({ ...opts, store: new RedisStore({ client: ioredis, prefix }) });
+      const sequence = first === 'incumbent' ? [incumbent, ours, incumbent] : [ours, incumbent, ours];
+      let cookie: string | undefined;
+      let n = 0;
+      for (const make of sequence) {
+        const srv = await serve(app(make()));
+        for (let i = 0; i < 2; i++) {
+          const res = await fetch(srv.url + '/count', { headers: cookie ? { cookie } : {} });
+          const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+          if (set) cookie = set.split(';')[0];
+          expect(await res.text()).toBe(String(++n));
+        }
+        await srv.close();
+      }
+      const keys = await ioredis.keys(prefix + '*');
+      expect(keys).toHaveLength(1);
+      const ttl = await ioredis.ttl(keys[0]!);
+      expect(ttl).toBeGreaterThan(3590);
+      expect(ttl).toBeLessThanOrEqual(3600);
+      const value = JSON.parse((await ioredis.get(keys[0]!))!);
+      expect(Object.keys(value)[0]).toBe('cookie');
+      expect(value.count).toBe(6);
+      await ioredis.del(keys[0]!);
+    });
+  });
+
+  describe('Redis specifics', () => {
+    test('a corrupt value is a typed bad-data error, and core treats it as a miss', async () => {
+      const store = new RedisStore({ client: ioredis, prefix: `sesscorrupt_${Date.now()}:` });
+      await ioredis.set(store.prefix + 'notjson', '{oops', 'EX', 60);
+      await ioredis.set(store.prefix + 'wrongshape', '[1,2]', 'EX', 60);
+      for (const sid of ['notjson', 'wrongshape']) await expect(store.get(sid)).rejects.toMatchObject({ code: 'SESS_BAD_DATA' });
+      await store.clear();
+    });
+
+    test('SCAN escapes the prefix\'s glob characters; clear never touches other prefixes', async () => {
+      const a = new RedisStore({ client: ioredis, prefix: `sessglob_${Date.now()}[*]:` });
+      const b = new RedisStore({ client: ioredis, prefix: a.prefix.replace('[*]', 'x') });
+      const ctx = { expires: new Date(Date.now() + 60_000) };
+      const rec = { cookie: { originalMaxAge: 60_000, expires: ctx.expires.toISOString() } };
+      await a.set('one', rec, ctx);
+      await b.set('two', rec, ctx);
+      expect(await a.ids()).toEqual(['one']);
+      await a.clear();
+      expect(await b.ids()).toEqual(['two']);
+      await b.clear();
+    });
+  });
+}
