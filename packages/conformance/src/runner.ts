@@ -1,3 +1,4 @@
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { isSessionStore, type SessionRecord, type SessionStore, type StoreCapabilities } from '@sess/core';
 import { cases as allCases } from './cases.js';
@@ -26,20 +27,48 @@ function message(err: unknown): string {
   return String(err);
 }
 
-/** Resources the process holds, by type (timers, sockets, file handles…). */
-function resources(): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
-  return m;
-}
+/** Handle types that keep a process alive when left open. */
+const TRACKED = new Set(['Timeout', 'Immediate', 'TCPWRAP', 'PIPEWRAP', 'TLSWRAP', 'UDPWRAP', 'FILEHANDLE', 'FSEVENTWRAP', 'STATWATCHER', 'PROCESSWRAP']);
 
-function leaked(before: Map<string, number>, after: Map<string, number>): string[] {
-  const out: string[] = [];
-  for (const [k, n] of after) {
-    const extra = n - (before.get(k) ?? 0);
-    if (extra > 0 && k !== 'TTYWrap') out.push(`${extra} ${k}`);
-  }
-  return out;
+/**
+ * Watch the handles created while `recording` is on, and forget each one as it is destroyed: what is
+ * left (and still ref'd) after the store's close() is what the store leaked. Timers and sockets of the
+ * rest of the process never count, whatever they do meanwhile.
+ */
+function watchHandles() {
+  const live = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
+  let recording = true;
+  // Only what the store's own code creates (its async context), not the test runner's timers.
+  const context = new AsyncLocalStorage<symbol>();
+  const token = Symbol('store-under-test');
+  const hook = createHook({
+    init(id, type, _trigger, resource) {
+      if (recording && TRACKED.has(type) && context.getStore() === token) live.set(id, { type, resource: resource as { hasRef?: () => boolean } });
+    },
+    destroy(id) {
+      live.delete(id);
+    },
+  }).enable();
+  return {
+    run<T>(fn: () => Promise<T>): Promise<T> {
+      return context.run(token, fn);
+    },
+    stopRecording() {
+      recording = false;
+    },
+    leaked(): string[] {
+      const counts = new Map<string, number>();
+      for (const { type, resource } of live.values()) {
+        const refd = typeof resource.hasRef === 'function' ? resource.hasRef() : true;
+        const name = type === 'TCPWRAP' ? 'socket' : type;
+        if (refd) counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+      return [...counts].map(([t, n]) => `${n} ${t}`);
+    },
+    disable() {
+      hook.disable();
+    },
+  };
 }
 
 /** Run `fn` with a deadline; on expiry the error names the store operations still pending. */
@@ -64,24 +93,30 @@ async function withDeadline(caseId: string, ms: number, pending: Set<string>, fn
 async function runClose(factory: ReturnType<typeof normalise>, c: ConformanceCase, ms: number): Promise<void> {
   const pending = new Set<string>();
   await withDeadline(c.id, ms, pending, async () => {
-    await new Promise((r) => setImmediate(r));
-    const before = resources();
-    const ctx = { namespace: newNamespace(), caseId: c.id };
-    const built = await build(factory, ctx);
-    const store = tracked(built.store, pending);
-    const sid = randomBytes(24).toString('base64url');
-    const rec: SessionRecord = { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), httpOnly: true, path: '/' }, v: 1 };
-    await store.set(sid, rec, { expires: new Date(Date.now() + 60_000) });
-    await store.get(sid);
-    await store.destroy(sid);
-    await teardown(factory, built, ctx);
-    let left: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      left = leaked(before, resources());
-      if (left.length === 0) return;
+    const watch = watchHandles();
+    try {
+      await watch.run(async () => {
+        const ctx = { namespace: newNamespace(), caseId: c.id };
+        const built = await build(factory, ctx);
+        const store = tracked(built.store, pending);
+        const sid = randomBytes(24).toString('base64url');
+        const rec: SessionRecord = { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), httpOnly: true, path: '/' }, v: 1 };
+        await store.set(sid, rec, { expires: new Date(Date.now() + 60_000) });
+        await store.get(sid);
+        await store.destroy(sid);
+        await teardown(factory, built, ctx);
+      });
+      watch.stopRecording();
+      let left: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        left = watch.leaked();
+        if (left.length === 0) return;
+      }
+      throw new Error(`after close() the store still holds ${left.join(', ')}`);
+    } finally {
+      watch.disable();
     }
-    throw new Error(`after close() the store still holds ${left.join(', ')}`);
   });
 }
 

@@ -10,6 +10,10 @@ export const urls = {
   pg: process.env.SESS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mysql: process.env.SESS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
   mongo: process.env.SESS_TEST_MONGO_URL ?? 'mongodb://127.0.0.1:27017/test',
+  /** One node of the local Redis Cluster (scripts/services.sh cluster); the others are discovered. */
+  redisCluster: process.env.SESS_TEST_REDIS_CLUSTER_URL ?? 'redis://127.0.0.1:7000',
+  /** A Sentinel watching the master named by SESS_TEST_REDIS_SENTINEL_NAME (default sessmaster). */
+  redisSentinel: process.env.SESS_TEST_REDIS_SENTINEL_URL ?? 'redis://127.0.0.1:26379',
 };
 
 /** Can a TCP connection be made to the URL's host and port within 2 s? */
@@ -26,7 +30,7 @@ export function serviceTest(name: keyof typeof urls): { available: boolean; miss
   return {
     available,
     missing(what: string) {
-      const msg = `${name} is not reachable at ${urls[name]}: ${what} cannot run (start it with scripts/services.sh ${name === 'mongo' ? 'mongo' : name})`;
+      const msg = `${name} is not reachable at ${urls[name]}: ${what} cannot run (start it with scripts/services.sh ${name === 'redisCluster' ? 'cluster' : name === 'redisSentinel' ? 'sentinel' : name})`;
       if (process.env.CI === 'true') {
         require('@jest/globals').test(`${name} must be reachable under CI`, () => {
           throw new Error(msg);
