@@ -8,6 +8,9 @@ const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`))
 const redisUrl = process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const variants = {
+  get 'redis-touchAfter'() {
+    return { ...variants.redis, label: 'Redis, sess with touchAfter: 60s', sessOptions: { touchAfter: 60_000 } };
+  },
   redis: {
     label: 'connect-redis (express-session) vs @sess/store-redis (sess), same Redis',
     async makeIncumbentStore() {
