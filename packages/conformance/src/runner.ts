@@ -1,6 +1,6 @@
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { isSessionStore, type SessionRecord, type SessionStore, type StoreCapabilities } from '@sess/core';
+import type { SessionRecord, StoreCapabilities } from '@sess/core';
 import { cases as allCases } from './cases.js';
 import { HungOperationError, build, newNamespace, normalise, teardown, tracked } from './harness.js';
 import type { CaseContext, CaseResult, ConformanceCase, Need, RunOptions, StoreFactory } from './types.js';
@@ -234,4 +234,3 @@ export function summarise(results: CaseResult[]): { passed: number; failed: numb
   };
 }
 
-export { isSessionStore, type SessionStore };

@@ -54,14 +54,11 @@ export class StoreGateway {
     this.events.emit(type, { type, idTag: sid === undefined ? undefined : idTag(sid), ...extra });
   }
 
-  private run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName): Promise<T> {
+  private run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName, timeoutMs = this.timeoutMs): Promise<T> {
     const started = performance.now();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer =
-        this.timeoutMs > 0
-          ? setTimeout(() => fail(new StoreTimeoutError(operation, this.timeoutMs)), this.timeoutMs)
-          : undefined;
+      const timer = timeoutMs > 0 ? setTimeout(() => fail(new StoreTimeoutError(operation, timeoutMs)), timeoutMs) : undefined;
       const fail = (err: unknown) => {
         if (settled) return;
         settled = true;
@@ -137,13 +134,8 @@ export class StoreGateway {
 
   lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
     // The wait is bounded by the lock's own waitMs; the deadline covers a store that never answers.
-    const saved = this.timeoutMs;
-    return this.runWithTimeout('lock', sid, () => this.store.lock!(this.key(sid), opts), saved > 0 ? saved + opts.waitMs : 0);
-  }
-
-  private runWithTimeout<T>(operation: string, sid: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
-    const g = new StoreGateway(this.store, this.events, timeoutMs, this.hashKey);
-    return g.run(operation, sid, fn);
+    const deadline = this.timeoutMs > 0 ? this.timeoutMs + opts.waitMs : 0;
+    return this.run('lock', sid, () => this.store.lock!(this.key(sid), opts), undefined, deadline);
   }
 
   private userIndex(): void {
