@@ -6,6 +6,7 @@ import path from 'node:path';
 const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`));
 
 const redisUrl = process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const pgUrl = process.env.SESS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export const variants = {
   get 'redis-touchAfter'() {
@@ -23,6 +24,29 @@ export const variants = {
     async makeSessStore() {
       const { RedisStore } = await import('@sess/store-redis');
       return new RedisStore({ url: redisUrl, prefix: `benchsess:${process.pid}:` });
+    },
+  },
+  get 'pg-touchAfter'() {
+    return { ...variants.pg, label: 'PostgreSQL, sess with touchAfter: 60s', sessOptions: { touchAfter: 60_000 } };
+  },
+  pg: {
+    label: 'connect-pg-simple (express-session) vs @sess/store-pg (sess), same PostgreSQL',
+    async makeIncumbentStore(expressSession) {
+      const { default: connectPgSimple } = await import('connect-pg-simple');
+      const PgSession = connectPgSimple(expressSession);
+      // connect-pg-simple's own table creation reuses the index name "IDX_session_expire" for every table
+      // name, so the (identical) table is created here.
+      const { PgStore } = await import('@sess/store-pg');
+      const setup = new PgStore({ connectionString: pgUrl, tableName: 'bench_es', createTableIfMissing: true, pruneSessionInterval: false });
+      await setup.init();
+      await setup.close();
+      return new PgSession({ conString: pgUrl, tableName: 'bench_es', pruneSessionInterval: false });
+    },
+    async makeSessStore() {
+      const { PgStore } = await import('@sess/store-pg');
+      const store = new PgStore({ connectionString: pgUrl, tableName: 'bench_sess', createTableIfMissing: true, pruneSessionInterval: false });
+      await store.init();
+      return store;
     },
   },
   file: {

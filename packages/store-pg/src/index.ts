@@ -1,0 +1,429 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import {
+  BadDataError,
+  ConfigError,
+  InvalidSessionIdError,
+  LockTimeoutError,
+  type SessionLock,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionStore,
+  type StoreCapabilities,
+  type UserSessionInfo,
+  type WriteContext,
+} from '@sess/core';
+import { COOKIE_PREFIX_RE, quoteIdent, statements, type Statements } from './schema.js';
+
+/** Options of {@link PgStore}. */
+export interface PgStoreOptions {
+  /** A `pg` Pool. The store never ends a pool it was given. */
+  pool?: pg.Pool;
+  /** A connection string, when the store should create (and own) its pool. */
+  connectionString?: string;
+  /** Options for the pool this store creates from `connectionString` (max, ssl, ...). */
+  poolOptions?: Omit<pg.PoolConfig, 'connectionString'>;
+  /** Schema of the table. Default: the connection's search_path (usually `public`). */
+  schemaName?: string;
+  /** Table name. Default `session` (connect-pg-simple's). */
+  tableName?: string;
+  /** Table of the per-user index. Default `<tableName>_by_user`. */
+  userTableName?: string;
+  /** Create the tables (and the schema) on first use when missing; every operation waits for it. Default false. */
+  createTableIfMissing?: boolean;
+  /**
+   * Seconds between runs of the job that deletes expired rows (each run waits 50% to 150% of this, so
+   * instances spread out; the timer never keeps the process alive). Default 900; `false` disables it.
+   */
+  pruneSessionInterval?: number | false;
+  /** Where the prune job reports a failed run. Default `console.error`. Never given a session id. */
+  errorLog?: (message: string, err: unknown) => void;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,255}$/;
+const USER_FIELD = '__sessUser';
+const DEFAULT_PRUNE_SECONDS = 900;
+
+const nowSeconds = () => Math.ceil(Date.now() / 1000);
+const toSeconds = (d: Date) => Math.ceil(d.getTime() / 1000);
+
+interface PgError {
+  code?: string;
+  message?: string;
+}
+
+/**
+ * PostgreSQL session store on node-postgres, in the table layout connect-pg-simple uses (`sid`, `sess`
+ * json, `expire` timestamp(6)), so users can switch either way without logging anyone out.
+ */
+export class PgStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    touch: true,
+    enumerate: true,
+    clear: true,
+    shared: true,
+    expiryResolution: 1000,
+    atomicPatch: true,
+    lock: true,
+    userIndex: true,
+  });
+
+  /** The pool every query goes through. */
+  readonly pool: pg.Pool;
+  /** The quoted, schema-qualified table name. */
+  readonly table: string;
+  /** The quoted, schema-qualified name of the per-user index table. */
+  readonly userTable: string;
+  private readonly owned: boolean;
+  private readonly sql: Statements;
+  private readonly schemaName: string | undefined;
+  private readonly createTable: boolean;
+  private ready: Promise<void> | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private readonly pruneMs: number | false;
+  private readonly errorLog: (message: string, err: unknown) => void;
+  private closed = false;
+
+  constructor(options: PgStoreOptions = {}) {
+    if (options.pool && options.connectionString) throw new ConfigError('PgStore takes a pool or a connectionString, not both');
+    const tableName = options.tableName ?? 'session';
+    const userTableName = options.userTableName ?? `${tableName}_by_user`;
+    this.schemaName = options.schemaName;
+    const schema = options.schemaName === undefined ? '' : quoteIdent(options.schemaName, 'schemaName') + '.';
+    this.table = schema + quoteIdent(tableName, 'tableName');
+    this.userTable = schema + quoteIdent(userTableName, 'userTableName');
+    // connect-pg-simple's names for the default table ("session_pkey", "IDX_session_expire").
+    this.sql = statements(
+      this.table,
+      this.userTable,
+      quoteIdent(`${tableName}_pkey`, 'tableName'),
+      quoteIdent(`IDX_${tableName}_expire`, 'tableName'),
+      quoteIdent(`IDX_${userTableName}_user_key`, 'userTableName'),
+    );
+    if (options.pool) {
+      this.pool = options.pool;
+      this.owned = false;
+    } else {
+      const connectionString = options.connectionString ?? 'postgres://127.0.0.1:5432/postgres';
+      if (typeof connectionString !== 'string') throw new ConfigError('PgStore connectionString must be a string');
+      this.pool = new pg.Pool({ connectionTimeoutMillis: 5000, ...options.poolOptions, connectionString });
+      // An idle client losing its connection must not crash the process; the pool replaces it.
+      this.pool.on('error', (err) => this.errorLog('PgStore: an idle PostgreSQL connection failed', err));
+      this.owned = true;
+    }
+    this.createTable = options.createTableIfMissing === true;
+    this.errorLog = options.errorLog ?? ((message, err) => console.error(message, err));
+    const prune = options.pruneSessionInterval ?? DEFAULT_PRUNE_SECONDS;
+    if (prune !== false && (typeof prune !== 'number' || !(prune > 0))) {
+      throw new ConfigError('PgStore pruneSessionInterval must be a number of seconds > 0, or false');
+    }
+    this.pruneMs = prune === false ? false : prune * 1000;
+    this.schedulePrune();
+  }
+
+  private schedulePrune(): void {
+    if (this.pruneMs === false || this.closed) return;
+    const delay = Math.ceil(this.pruneMs / 2 + this.pruneMs * Math.random());
+    this.pruneTimer = setTimeout(() => {
+      this.pruneTimer = null;
+      this.prune()
+        .catch((err) => this.errorLog('PgStore: pruning expired sessions failed', err))
+        .finally(() => this.schedulePrune());
+    }, delay);
+    this.pruneTimer.unref();
+  }
+
+  /** Delete expired rows (and index rows of sessions that are gone) now. The prune job calls this. */
+  async prune(): Promise<void> {
+    await this.query(this.sql.prune, [nowSeconds()]);
+    const { rows } = await this.pool.query<{ u: string | null }>('SELECT to_regclass($1::text) AS u', [this.userTable]);
+    if (rows[0]?.u) await this.query(this.sql.pruneUsers, []);
+  }
+
+  /** Resolves once the tables exist (created now when `createTableIfMissing` is on). Operations wait for it by themselves. */
+  init(): Promise<void> {
+    return this.ensure();
+  }
+
+  /** Create the tables once, when asked to; every operation waits for it. */
+  private ensure(): Promise<void> {
+    if (!this.createTable) return Promise.resolve();
+    if (!this.ready) {
+      this.ready = this.createTables().catch((err) => {
+        this.ready = null; // try again on the next operation
+        throw err;
+      });
+    }
+    return this.ready;
+  }
+
+  private async createTables(): Promise<void> {
+    const { rows } = await this.pool.query<{ t: string | null; u: string | null }>(this.sql.exists, [this.table, this.userTable]);
+    if (rows[0]?.t && rows[0]?.u) return;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // One creator at a time across processes: CREATE ... IF NOT EXISTS races on the catalog otherwise.
+      await client.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', lockKeys('create', this.table));
+      if (this.schemaName !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schemaName, 'schemaName')}`);
+      for (const statement of this.sql.create) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Run a statement, with PostgreSQL's refusals turned into typed errors. */
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    await this.ensure();
+    try {
+      // A named statement: each connection parses and plans it once, not on every request.
+      return await this.pool.query<R>({ name: statementName(text), text, values });
+    } catch (err) {
+      throw this.typed(err);
+    }
+  }
+
+  private typed(err: unknown): unknown {
+    const e = err as PgError;
+    if (typeof e?.code !== 'string') return err;
+    if (e.code === '42P01') {
+      return new ConfigError(
+        `PgStore: table ${this.table} or ${this.userTable} does not exist: create them with the SQL in the README, or pass createTableIfMissing: true`,
+        { cause: err },
+      );
+    }
+    if (e.code.startsWith('22')) {
+      // Data exceptions: PostgreSQL refused the value (e.g. an escape it cannot convert). Nothing was written.
+      return new BadDataError(`PostgreSQL refused the session data (SQLSTATE ${e.code}: ${e.message ?? 'data exception'}); the stored session is unchanged`, { cause: err });
+    }
+    return err;
+  }
+
+  private check(sid: string): string {
+    if (typeof sid !== 'string' || !ID.test(sid)) throw new InvalidSessionIdError();
+    return sid;
+  }
+
+  /** A stored `sess` value as a record (string or already parsed), without the index field. */
+  private decode(value: unknown): { record: SessionRecord; userKey: string | null } {
+    let raw = value;
+    if (typeof raw === 'string') {
+      try {
+        raw = JSON.parse(raw);
+      } catch (err) {
+        throw new BadDataError('a PostgreSQL session value is not valid JSON', { cause: err });
+      }
+    }
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
+      throw new BadDataError('a PostgreSQL session value is not a session record');
+    }
+    const record = raw as SessionRecord;
+    const userKey = typeof record[USER_FIELD] === 'string' ? (record[USER_FIELD] as string) : null;
+    delete record[USER_FIELD];
+    return { record, userKey };
+  }
+
+  /** Expired by its cookie (the `expire` column holds whole seconds; the cookie is exact). */
+  private expired(record: SessionRecord): boolean {
+    const e = record.cookie.expires;
+    if (e == null) return false;
+    const t = new Date(e as string).getTime();
+    return !Number.isNaN(t) && t <= Date.now();
+  }
+
+  /** The JSON to store: the record (cookie first), serialised once. */
+  private encode(record: SessionRecord, json?: string): string {
+    if (json !== undefined && json.startsWith('{"cookie":')) return json;
+    const ordered: SessionRecord = { cookie: record.cookie };
+    for (const k of Object.keys(record)) if (k !== 'cookie' && k !== USER_FIELD) ordered[k] = record[k];
+    return JSON.stringify(ordered);
+  }
+
+  async get(sid: string): Promise<SessionRecord | null> {
+    const { rows } = await this.query<{ sess: unknown }>(this.sql.get, [this.check(sid), nowSeconds()]);
+    if (rows.length === 0) return null;
+    const { record } = this.decode(rows[0]!.sess);
+    return this.expired(record) ? null : record;
+  }
+
+  async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.check(sid);
+    const value = this.encode(record, ctx.json); // throws (BigInt, cycles) before any write
+    if (ctx.expires.getTime() <= Date.now()) {
+      await this.query(ctx.userKey === undefined ? this.sql.destroy : this.sql.destroyIndexed, [sid]);
+      return;
+    }
+    const expire = toSeconds(ctx.expires);
+    if (ctx.userKey === undefined) await this.query(this.sql.upsert, [value, expire, sid]);
+    else if (ctx.userKey === null) await this.query(this.sql.upsertUnindexed, [value, expire, sid]);
+    else await this.query(this.sql.upsertIndexed, [value, expire, sid, ctx.userKey]);
+  }
+
+  async destroy(sid: string): Promise<void> {
+    await this.query(this.sql.destroy, [this.check(sid)]);
+  }
+
+  /** Refresh `expire` and the stored cookie in one UPDATE; the data is kept as stored. Never recreates a row. */
+  async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.check(sid);
+    if (ctx.expires.getTime() <= Date.now()) {
+      await this.destroy(sid);
+      return;
+    }
+    await this.query(this.sql.touch, [sid, toSeconds(ctx.expires), JSON.stringify(record.cookie), COOKIE_PREFIX_RE, nowSeconds()]);
+  }
+
+  /** Apply a patch in one UPDATE on the stored JSON; false (and nothing written) when the session is gone. */
+  async patch(sid: string, p: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    this.check(sid);
+    if (ctx.expires.getTime() <= Date.now()) {
+      const { rowCount } = await this.query(this.sql.destroy, [sid]);
+      return (rowCount ?? 0) > 0;
+    }
+    const set: Record<string, unknown> = { cookie: p.cookie };
+    for (const k of Object.keys(p.set)) if (k !== 'cookie' && k !== USER_FIELD) set[k] = p.set[k];
+    const unset = p.unset.filter((k) => k !== 'cookie' && !(k in set));
+    const values: unknown[] = [sid, JSON.stringify(set), unset, toSeconds(ctx.expires), nowSeconds()];
+    let text: string;
+    if (ctx.userKey === undefined) text = this.sql.patch('keep');
+    else if (ctx.userKey === null) text = this.sql.patch('unset');
+    else {
+      text = this.sql.patch('set');
+      values.push(ctx.userKey);
+    }
+    const { rows } = await this.query<{ n: number }>(text, values);
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  /**
+   * A PostgreSQL advisory lock on a connection held for the lock's lifetime (so it also ends if this
+   * process dies). Each held lock occupies one pool connection; size the pool for your concurrency.
+   */
+  async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
+    this.check(sid);
+    await this.ensure();
+    const keys = lockKeys('lock', `${this.table}\0${sid}`);
+    const deadline = Date.now() + opts.waitMs;
+    const client = await this.pool.connect();
+    let delay = 5;
+    try {
+      for (;;) {
+        const { rows } = await client.query<{ ok: boolean }>(this.sql.tryLock, keys);
+        if (rows[0]?.ok) break;
+        if (Date.now() >= deadline) throw new LockTimeoutError(opts.waitMs);
+        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+        delay = Math.min(delay * 2, 50);
+      }
+    } catch (err) {
+      client.release();
+      throw this.typed(err);
+    }
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      try {
+        await client.query(this.sql.unlock, keys);
+        client.release();
+      } catch (err) {
+        client.release(err instanceof Error ? err : true); // a broken connection: its locks went with it
+      }
+    };
+    const timer = setTimeout(() => void release(), Math.max(1, Math.round(opts.ttlMs)));
+    timer.unref();
+    return { release };
+  }
+
+  async listUser(userKey: string): Promise<UserSessionInfo[]> {
+    const { rows } = await this.query<{ sid: string; sess: unknown; expire_ms: string | number }>(this.sql.listUser, [userKey, nowSeconds()]);
+    const out: UserSessionInfo[] = [];
+    for (const row of rows) {
+      let record: SessionRecord;
+      try {
+        record = this.decode(row.sess).record;
+      } catch {
+        continue;
+      }
+      if (this.expired(record)) continue;
+      const meta = record.__sess as { createdAt?: number } | undefined;
+      const expiresAt = record.cookie.expires ? new Date(record.cookie.expires as string).getTime() : Number(row.expire_ms);
+      const maxAge = record.cookie.originalMaxAge;
+      out.push({
+        id: row.sid,
+        createdAt: typeof meta?.createdAt === 'number' ? meta.createdAt : null,
+        // Every write and touch sets the expiry to "now + maxAge": that "now" is when it was last seen.
+        lastSeenAt: typeof maxAge === 'number' && record.cookie.expires ? expiresAt - maxAge : null,
+        expiresAt,
+        record,
+      });
+    }
+    return out;
+  }
+
+  async destroyUser(userKey: string, except: string[] = []): Promise<number> {
+    const { rows } = await this.query<{ n: number }>(this.sql.destroyUser, [userKey, except]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async all(): Promise<Record<string, SessionRecord>> {
+    const { rows } = await this.query<{ sid: string; sess: unknown }>(this.sql.all, [nowSeconds()]);
+    const out: Record<string, SessionRecord> = {};
+    for (const row of rows) {
+      try {
+        const { record } = this.decode(row.sess);
+        if (!this.expired(record)) out[row.sid] = record;
+      } catch {
+        // not a session value: left out
+      }
+    }
+    return out;
+  }
+
+  async ids(): Promise<string[]> {
+    return Object.keys(await this.all());
+  }
+
+  /** Rows whose `expire` (whole seconds, rounded up) is still ahead: exact once a second has passed. */
+  async length(): Promise<number> {
+    const { rows } = await this.query<{ n: number }>(this.sql.length, [Date.now() / 1000]);
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Remove every session of this table (and its index rows). */
+  async clear(): Promise<void> {
+    await this.query(this.sql.clear, []);
+    const { rows } = await this.pool.query<{ u: string | null }>('SELECT to_regclass($1::text) AS u', [this.userTable]);
+    if (rows[0]?.u) await this.query(this.sql.clearUsers, []);
+  }
+
+  /** Stop the prune job, and end the pool if this store created it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    this.pruneTimer = null;
+    if (this.owned && !(this.pool as pg.Pool & { ending?: boolean }).ending) await this.pool.end();
+  }
+}
+
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = 'sess_' + createHash('sha256').update(text).digest('hex').slice(0, 24);
+    names.set(text, name);
+  }
+  return name;
+}
+
+/** Two int4 keys for pg_advisory_*lock from a name (namespaced by what the lock is for). */
+function lockKeys(kind: string, name: string): [number, number] {
+  const h = createHash('sha256').update(`sess:${kind}:${name}`).digest();
+  return [h.readInt32BE(0), h.readInt32BE(4)];
+}
+
+export { quoteIdent } from './schema.js';

@@ -1,0 +1,112 @@
+/**
+ * Switching from connect-pg-simple to this store, or back, keeps every session and cookie: one table
+ * served by express-session + connect-pg-simple and by @sess/core + PgStore in turn, under several
+ * server TimeZones (expiry is written and compared the same way by both).
+ */
+import { afterAll, describe, expect, test } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import expressSession from 'express-session';
+import connectPgSimple from 'connect-pg-simple';
+import pg from 'pg';
+import session from '@sess/core';
+import { PgStore } from '@sess/store-pg';
+import { serviceTest, urls } from '../../conformance/test/services';
+
+const svc = serviceTest('pg');
+const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
+
+function app(mw: express.RequestHandler) {
+  const a = express();
+  a.use(mw);
+  a.get('/count', (req, res) => {
+    const s = req.session as unknown as Record<string, number | string>;
+    s.count = ((s.count as number) || 0) + 1;
+    s.name = 'Zoë 🍪';
+    res.send(String(s.count));
+  });
+  a.get('/peek', (req, res) => res.send(String((req.session as unknown as Record<string, number>).count ?? 'none')));
+  return a;
+}
+
+async function serve(a: express.Express) {
+  const server = http.createServer(a);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+if (!svc.available) {
+  svc.missing('connect-pg-simple migration');
+} else {
+  const admin = new pg.Pool({ connectionString: urls.pg, max: 2 });
+  const pools: pg.Pool[] = [];
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.end()));
+    await admin.end();
+  });
+  const PgSession = connectPgSimple(expressSession);
+
+  describe('layout shared with connect-pg-simple', () => {
+    test.each([
+      ['UTC', 'incumbent'],
+      ['UTC', 'sess'],
+      ['Pacific/Kiritimati', 'incumbent'],
+      ['America/Los_Angeles', 'sess'],
+    ])('TimeZone %s, %s first: every session and cookie survive each switch', async (tz, first) => {
+      const table = 'session';
+      // A schema per case: connect-pg-simple names the primary key "session_pkey" whatever the table is
+      // called, and such names are unique per schema.
+      const schemaName = `sesscompat_${first}_${tz.replace(/\W/g, '_').toLowerCase()}_${process.pid}`;
+      await admin.query(`CREATE SCHEMA "${schemaName}"`);
+      const pool = new pg.Pool({ connectionString: urls.pg, options: `-c TimeZone=${tz}` });
+      pools.push(pool);
+      // connect-pg-simple creates the table from its own table.sql; PgStore adds only its user-index table.
+      const incumbent = () => expressSession({ ...opts, store: new PgSession({ pool, schemaName, tableName: table, createTableIfMissing: true, pruneSessionInterval: false }) });
+      const ours = () => session({ ...opts, store: new PgStore({ pool, schemaName, tableName: table, createTableIfMissing: true, pruneSessionInterval: false }) });
+      const sequence = first === 'incumbent' ? [incumbent, ours, incumbent] : [ours, incumbent, ours];
+      let cookie: string | undefined;
+      let n = 0;
+      for (const make of sequence) {
+        const srv = await serve(app(make()));
+        try {
+          for (let i = 0; i < 2; i++) {
+            const res = await fetch(srv.url + '/count', { headers: cookie ? { cookie } : {} });
+            const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+            if (set) cookie = set.split(';')[0];
+            expect(await res.text()).toBe(String(++n));
+          }
+          // An unchanged request: a touch from each side, read back by the next.
+          expect(await (await fetch(srv.url + '/peek', { headers: { cookie: cookie! } })).text()).toBe(String(n));
+        } finally {
+          await srv.close();
+        }
+      }
+      const { rows } = await admin.query(`SELECT sid, sess::text AS sess FROM "${schemaName}"."${table}"`);
+      expect(rows).toHaveLength(1);
+      const sess = JSON.parse(rows[0].sess);
+      expect(rows[0].sess.startsWith('{"cookie":')).toBe(true);
+      expect(sess.count).toBe(6);
+      expect(sess.name).toBe('Zoë 🍪');
+      await admin.query(`DROP SCHEMA "${schemaName}" CASCADE`);
+    });
+
+    test('expire holds what connect-pg-simple writes: to_timestamp of the cookie expiry in whole seconds, rounded up', async () => {
+      const table = `sesscompat_expire_${process.pid}`;
+      const pool = new pg.Pool({ connectionString: urls.pg, options: '-c TimeZone=Asia/Kathmandu' });
+      pools.push(pool);
+      const ours = new PgStore({ pool, tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
+      const theirs = new PgSession({ pool, tableName: table, pruneSessionInterval: false });
+      const expires = new Date(Date.now() + 60_000 + 123);
+      const record = { cookie: { originalMaxAge: 60_000, expires: expires.toISOString(), httpOnly: true, path: '/' }, v: 1 };
+      await ours.set('oursid', record, { expires });
+      await new Promise<void>((resolve, reject) => theirs.set('theirsid', record, (err: unknown) => (err ? reject(err) : resolve())));
+      const { rows } = await pool.query(`SELECT sid, expire::text AS e FROM "${table}" ORDER BY sid`);
+      expect(rows[0].e).toBe(rows[1].e);
+      const got = await new Promise<unknown>((resolve, reject) => theirs.get('oursid', (err: unknown, s: unknown) => (err ? reject(err) : resolve(s))));
+      expect(got).toEqual(record);
+      expect(await ours.get('theirsid')).toEqual(record);
+      await pool.query(`DROP TABLE "${table}", "${table}_by_user"`);
+    });
+  });
+}
