@@ -6,6 +6,7 @@ import path from 'node:path';
 const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`));
 
 const redisUrl = process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const mysqlUrl = process.env.SESS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const pgUrl = process.env.SESS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export const variants = {
@@ -45,6 +46,27 @@ export const variants = {
     async makeSessStore() {
       const { PgStore } = await import('@sess/store-pg');
       const store = new PgStore({ connectionString: pgUrl, tableName: 'bench_sess', createTableIfMissing: true, pruneSessionInterval: false });
+      await store.init();
+      return store;
+    },
+  },
+  get 'mysql-touchAfter'() {
+    return { ...variants.mysql, label: 'MySQL/MariaDB, sess with touchAfter: 60s', sessOptions: { touchAfter: 60_000 } };
+  },
+  mysql: {
+    label: 'express-mysql-session (express-session) vs @sess/store-mysql (sess), same MariaDB',
+    async makeIncumbentStore(expressSession) {
+      const { default: createMySQLSession } = await import('express-mysql-session');
+      const MySQLSession = createMySQLSession(expressSession);
+      const u = new URL(mysqlUrl);
+      const connection = { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) };
+      const store = new MySQLSession({ ...connection, schema: { tableName: 'bench_es' }, clearExpired: false });
+      await store.onReady();
+      return store;
+    },
+    async makeSessStore() {
+      const { MySQLStore } = await import('@sess/store-mysql');
+      const store = new MySQLStore({ uri: mysqlUrl, schema: { tableName: 'bench_sess' }, pruneSessionInterval: false });
       await store.init();
       return store;
     },

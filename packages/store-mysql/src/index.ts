@@ -1,0 +1,476 @@
+import { createHash } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import {
+  BadDataError,
+  ConfigError,
+  InvalidSessionIdError,
+  LockTimeoutError,
+  SessionTooLargeError,
+  type SessionLock,
+  type SessionPatch,
+  type SessionRecord,
+  type SessionStore,
+  type StoreCapabilities,
+  type UserSessionInfo,
+  type WriteContext,
+} from '@sess/core';
+import { COOKIE_PREFIX_RE, quoteIdent, statements, type ColumnNames, type Statements } from './schema.js';
+
+/** Options of {@link MySQLStore}. */
+export interface MySQLStoreOptions {
+  /** A mysql2 promise pool (`mysql2/promise` `createPool`); a callback pool is used through `.promise()`. Never ended by the store. */
+  pool?: mysql.Pool | { promise(): mysql.Pool };
+  /** A `mysql://` URI, when the store should create (and own) its pool. */
+  uri?: string;
+  /** Options for the pool this store creates from `uri` (`connectionLimit`, `ssl`, ...). */
+  poolOptions?: Omit<mysql.PoolOptions, 'uri'>;
+  /** Table and column names, as in express-mysql-session. Default `sessions` (`session_id`, `expires`, `data`). */
+  schema?: { tableName?: string; columnNames?: Partial<ColumnNames> };
+  /** Table of the per-user index. Default `<tableName>_by_user`. */
+  userTableName?: string;
+  /** Create the tables when missing; every operation waits for it. Default true (as express-mysql-session). */
+  createDatabaseTable?: boolean;
+  /**
+   * Seconds between runs of the job that deletes expired rows (each run waits 50% to 150% of this, on a
+   * timer that never keeps the process alive). Default 900; `false` disables it.
+   */
+  pruneSessionInterval?: number | false;
+  /** Where the prune job reports a failed run. Default `console.error`. Never given a session id. */
+  errorLog?: (message: string, err: unknown) => void;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,128}$/;
+const USER_FIELD = '__sessUser';
+const DEFAULT_PRUNE_SECONDS = 900;
+const MEDIUMTEXT_BYTES = 16_777_215;
+const CAS_RETRIES = 50;
+
+const nowSeconds = () => Math.round(Date.now() / 1000);
+const toSeconds = (d: Date) => Math.ceil(d.getTime() / 1000);
+
+interface Parsed {
+  record: SessionRecord;
+  userKey: string | null;
+}
+
+interface MySQLError {
+  code?: string;
+  errno?: number;
+  message?: string;
+}
+
+type Row = mysql.RowDataPacket;
+
+/**
+ * MySQL / MariaDB session store on mysql2, in the table layout express-mysql-session uses
+ * (`session_id`, `expires` epoch seconds, `data` JSON text), so users can switch either way without
+ * logging anyone out.
+ */
+export class MySQLStore implements SessionStore {
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    touch: true,
+    enumerate: true,
+    clear: true,
+    shared: true,
+    expiryResolution: 1000,
+    atomicPatch: true,
+    lock: true,
+    userIndex: true,
+  });
+
+  /** The pool every query goes through. */
+  readonly pool: mysql.Pool;
+  /** The quoted table name. */
+  readonly table: string;
+  /** The quoted name of the per-user index table. */
+  readonly userTable: string;
+  private readonly tableName: string;
+  private readonly userTableName: string;
+  private readonly dataColumn: string;
+  private readonly owned: boolean;
+  private readonly sql: Statements;
+  private readonly createTable: boolean;
+  private ready: Promise<void> | null = null;
+  /** Bytes the data column holds (read from the server once the table exists). */
+  private maxBytes = MEDIUMTEXT_BYTES;
+  private usersReady: Promise<void> | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private readonly pruneMs: number | false;
+  private readonly errorLog: (message: string, err: unknown) => void;
+  private closed = false;
+
+  constructor(options: MySQLStoreOptions = {}) {
+    if (options.pool && options.uri) throw new ConfigError('MySQLStore takes a pool or a uri, not both');
+    this.tableName = options.schema?.tableName ?? 'sessions';
+    this.userTableName = options.userTableName ?? `${this.tableName}_by_user`;
+    const cols: ColumnNames = { session_id: 'session_id', expires: 'expires', data: 'data', ...options.schema?.columnNames };
+    for (const k of Object.keys(cols)) {
+      if (!['session_id', 'expires', 'data'].includes(k)) throw new ConfigError(`MySQLStore schema.columnNames: unknown column "${k}" (only session_id, expires and data are configurable)`);
+    }
+    this.table = quoteIdent(this.tableName, 'schema.tableName');
+    this.userTable = quoteIdent(this.userTableName, 'userTableName');
+    this.dataColumn = cols.data;
+    this.sql = statements(this.table, this.userTable, {
+      id: quoteIdent(cols.session_id, 'schema.columnNames.session_id'),
+      expires: quoteIdent(cols.expires, 'schema.columnNames.expires'),
+      data: quoteIdent(cols.data, 'schema.columnNames.data'),
+    });
+    if (options.pool) {
+      const given = options.pool as mysql.Pool & { promise?: () => mysql.Pool };
+      // A callback pool (mysql2's createPool) has .promise(); a promise pool's query returns a promise.
+      this.pool = typeof given.promise === 'function' ? given.promise() : given;
+      this.owned = false;
+    } else {
+      const uri = options.uri ?? 'mysql://root@127.0.0.1:3306/test';
+      if (typeof uri !== 'string' || !/^mysql:\/\//.test(uri)) throw new ConfigError('MySQLStore uri must be mysql://: new MySQLStore({ uri: "mysql://user@127.0.0.1:3306/db" })');
+      this.pool = mysql.createPool({ connectTimeout: 5000, ...options.poolOptions, uri, charset: 'UTF8MB4_BIN' });
+      this.owned = true;
+    }
+    this.createTable = options.createDatabaseTable !== false;
+    this.errorLog = options.errorLog ?? ((message, err) => console.error(message, err));
+    const prune = options.pruneSessionInterval ?? DEFAULT_PRUNE_SECONDS;
+    if (prune !== false && (typeof prune !== 'number' || !(prune > 0))) {
+      throw new ConfigError('MySQLStore pruneSessionInterval must be a number of seconds > 0, or false');
+    }
+    this.pruneMs = prune === false ? false : prune * 1000;
+    this.schedulePrune();
+  }
+
+  private schedulePrune(): void {
+    if (this.pruneMs === false || this.closed) return;
+    const delay = Math.ceil(this.pruneMs / 2 + this.pruneMs * Math.random());
+    this.pruneTimer = setTimeout(() => {
+      this.pruneTimer = null;
+      this.prune()
+        .catch((err) => this.errorLog('MySQLStore: pruning expired sessions failed', err))
+        .finally(() => this.schedulePrune());
+    }, delay);
+    this.pruneTimer.unref();
+  }
+
+  /** Delete expired rows (and index rows of sessions that are gone) now. The prune job calls this. */
+  async prune(): Promise<void> {
+    await this.run(this.sql.prune, [nowSeconds()]);
+    if (await this.hasUserTable()) await this.run(this.sql.pruneUsers, []);
+  }
+
+  /** Resolves once the table exists (created now unless `createDatabaseTable` is false). Operations wait for it by themselves. */
+  init(): Promise<void> {
+    if (!this.ready) {
+      this.ready = this.setUp().catch((err) => {
+        this.ready = null; // try again on the next operation
+        throw this.typed(err);
+      });
+    }
+    return this.ready;
+  }
+
+  private async setUp(): Promise<void> {
+    if (this.createTable) await this.pool.query(this.sql.create);
+    const [rows] = await this.pool.query<Row[]>(this.sql.columnSize, [this.tableName, this.dataColumn]);
+    const n = Number(rows[0]?.n);
+    if (Number.isFinite(n) && n > 0) this.maxBytes = n;
+  }
+
+  private userTableSeen = false;
+
+  private async hasUserTable(): Promise<boolean> {
+    if (this.userTableSeen) return true;
+    const [rows] = await this.pool.query<Row[]>(this.sql.usersExist, [this.userTableName]);
+    this.userTableSeen = Number(rows[0]?.n) > 0;
+    return this.userTableSeen;
+  }
+
+  /** The index table, created on first use of the per-user index. */
+  private ensureUsers(): Promise<void> {
+    if (!this.usersReady) {
+      this.usersReady = (this.createTable ? this.pool.query(this.sql.createUsers).then(() => undefined) : Promise.resolve()).catch((err) => {
+        this.usersReady = null;
+        throw this.typed(err);
+      });
+    }
+    return this.usersReady;
+  }
+
+  /** Run a statement (a server-side prepared statement, cached per connection), with refusals typed. */
+  private async run<T extends Row[] | mysql.ResultSetHeader>(text: string, values: unknown[]): Promise<T> {
+    await this.init();
+    try {
+      const [result] = await this.pool.execute<T>(text, values as never);
+      return result;
+    } catch (err) {
+      throw this.typed(err);
+    }
+  }
+
+  private typed(err: unknown): unknown {
+    const e = err as MySQLError;
+    if (typeof e?.code !== 'string') return err;
+    if (e.code === 'ER_NO_SUCH_TABLE') {
+      return new ConfigError(`MySQLStore: table ${this.table} or ${this.userTable} does not exist: create them with the SQL in the README, or leave createDatabaseTable on`, { cause: err });
+    }
+    if (e.code === 'ER_DATA_TOO_LONG' || e.code === 'ER_NET_PACKET_TOO_LARGE' || e.code === 'ER_TOO_BIG_FIELDLENGTH') {
+      return new BadDataError(`MySQL refused the session data as too large (${e.code}); the stored session is unchanged`, { cause: err, code: 'SESS_TOO_LARGE' });
+    }
+    if (e.code === 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD' || e.code === 'ER_INVALID_CHARACTER_STRING' || e.code === 'ER_CANNOT_CONVERT_STRING') {
+      return new BadDataError(`MySQL refused the session data (${e.code}); the stored session is unchanged`, { cause: err });
+    }
+    return err;
+  }
+
+  private check(sid: string): string {
+    if (typeof sid !== 'string' || !ID.test(sid)) throw new InvalidSessionIdError();
+    return sid;
+  }
+
+  private parse(value: unknown): Parsed {
+    let raw: unknown = value;
+    if (typeof raw === 'string' || Buffer.isBuffer(raw)) {
+      try {
+        raw = JSON.parse(String(raw));
+      } catch (err) {
+        throw new BadDataError('a MySQL session value is not valid JSON', { cause: err });
+      }
+    }
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
+      throw new BadDataError('a MySQL session value is not a session record');
+    }
+    const record = raw as SessionRecord;
+    const userKey = typeof record[USER_FIELD] === 'string' ? (record[USER_FIELD] as string) : null;
+    delete record[USER_FIELD];
+    return { record, userKey };
+  }
+
+  private expired(record: SessionRecord): boolean {
+    const e = record.cookie.expires;
+    if (e == null) return false;
+    const t = new Date(e as string).getTime();
+    return !Number.isNaN(t) && t <= Date.now();
+  }
+
+  /** The JSON to store (cookie first), with the user key when the index is used; refused when over the column's size. */
+  private encode(record: SessionRecord, userKey: string | null, json?: string): string {
+    let body = json !== undefined && json.startsWith('{"cookie":') ? json : undefined;
+    if (body === undefined) {
+      const ordered: SessionRecord = { cookie: record.cookie };
+      for (const k of Object.keys(record)) if (k !== 'cookie' && k !== USER_FIELD) ordered[k] = record[k];
+      body = JSON.stringify(ordered);
+    }
+    if (userKey !== null) body = body.slice(0, -1) + `,"${USER_FIELD}":${JSON.stringify(userKey)}}`;
+    // A value over the column would be refused (strict mode) or, worse, truncated (non-strict): never send it.
+    const bytes = body.length * 3 > this.maxBytes ? Buffer.byteLength(body) : body.length;
+    if (bytes > this.maxBytes) throw new SessionTooLargeError(bytes, this.maxBytes);
+    return body;
+  }
+
+  async get(sid: string): Promise<SessionRecord | null> {
+    const rows = await this.run<Row[]>(this.sql.get, [this.check(sid), nowSeconds()]);
+    if (rows.length === 0) return null;
+    const { record } = this.parse(rows[0]!.data);
+    return this.expired(record) ? null : record;
+  }
+
+  async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.check(sid);
+    await this.init();
+    const userKey = ctx.userKey ?? null;
+    const value = this.encode(record, userKey, ctx.json); // throws (BigInt, cycles, size) before any write
+    if (ctx.expires.getTime() <= Date.now()) {
+      await this.destroy(sid);
+      return;
+    }
+    await this.run(this.sql.upsert, [sid, toSeconds(ctx.expires), value]);
+    if (ctx.userKey !== undefined) await this.index(sid, ctx.userKey);
+  }
+
+  private async index(sid: string, userKey: string | null): Promise<void> {
+    if (userKey === null && !(await this.hasUserTable())) return;
+    await this.ensureUsers();
+    if (userKey === null) await this.run(this.sql.indexUnset, [sid]);
+    else await this.run(this.sql.indexSet, [sid, userKey]);
+  }
+
+  async destroy(sid: string): Promise<void> {
+    await this.run(this.sql.destroy, [this.check(sid)]);
+  }
+
+  /** Compare-and-set loop: read, compute, write only if the stored JSON is unchanged. */
+  private async update(sid: string, next: (cur: Parsed) => { value: string; expires: number }): Promise<Parsed | null> {
+    for (let attempt = 0; attempt < CAS_RETRIES; attempt++) {
+      const rows = await this.run<Row[]>(this.sql.get, [sid, nowSeconds()]);
+      if (rows.length === 0) return null;
+      const stored = String(rows[0]!.data);
+      const parsed = this.parse(stored);
+      if (this.expired(parsed.record)) return null;
+      const out = next(parsed);
+      const res = await this.run<mysql.ResultSetHeader>(this.sql.cas, [out.expires, out.value, sid, stored]);
+      if (res.affectedRows > 0) return parsed;
+      await new Promise((r) => setTimeout(r, Math.random() * 2 * (attempt + 1)));
+    }
+    throw new BadDataError(`session changed ${CAS_RETRIES} times while being updated: too much contention on one session`);
+  }
+
+  /** Refresh `expires` and the stored cookie in one UPDATE; the data is kept as stored. Never recreates a row. */
+  async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.check(sid);
+    if (ctx.expires.getTime() <= Date.now()) {
+      await this.destroy(sid);
+      return;
+    }
+    const expires = toSeconds(ctx.expires);
+    const cookie = JSON.stringify(record.cookie);
+    const res = await this.run<mysql.ResultSetHeader>(this.sql.touch, [expires, cookie, COOKIE_PREFIX_RE, sid, nowSeconds(), COOKIE_PREFIX_RE]);
+    if (res.affectedRows > 0) return;
+    // Not there, or stored in another shape (cookie not first): the compare-and-set path.
+    await this.update(sid, (cur) => ({ value: this.encode({ ...cur.record, cookie: record.cookie }, cur.userKey), expires }));
+  }
+
+  /** Apply a patch atomically: a compare-and-set UPDATE on the stored JSON, retried on conflict. */
+  async patch(sid: string, p: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    this.check(sid);
+    if (ctx.expires.getTime() <= Date.now()) {
+      const res = await this.run<mysql.ResultSetHeader>(this.sql.destroy, [sid]);
+      return res.affectedRows > 0;
+    }
+    const expires = toSeconds(ctx.expires);
+    let userKey: string | null = null;
+    const prev = await this.update(sid, (cur) => {
+      const next: SessionRecord = { cookie: p.cookie };
+      for (const k of Object.keys(cur.record)) if (k !== 'cookie') next[k] = cur.record[k];
+      for (const k of p.unset) delete next[k];
+      for (const k of Object.keys(p.set)) if (k !== USER_FIELD) next[k] = p.set[k];
+      userKey = ctx.userKey === undefined ? cur.userKey : ctx.userKey;
+      return { value: this.encode(next, userKey), expires };
+    });
+    if (!prev) return false;
+    if (ctx.userKey !== undefined && ctx.userKey !== prev.userKey) await this.index(sid, userKey);
+    return true;
+  }
+
+  /**
+   * `GET_LOCK` on a pool connection held for the lock's lifetime (so it also ends if this process
+   * dies). Each held lock occupies one pool connection; size the pool for your concurrency.
+   */
+  async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
+    this.check(sid);
+    await this.init();
+    // GET_LOCK names are server-wide and at most 64 characters.
+    const name = 'sess:' + createHash('sha256').update(`${this.tableName}\0${sid}`).digest('base64url').slice(0, 40);
+    const deadline = Date.now() + opts.waitMs;
+    let conn: mysql.PoolConnection;
+    try {
+      conn = await this.pool.getConnection();
+    } catch (err) {
+      throw this.typed(err);
+    }
+    let delay = 5;
+    try {
+      for (;;) {
+        const [rows] = await conn.query<Row[]>(this.sql.getLock, [name]);
+        if (Number(rows[0]?.ok) === 1) break;
+        if (Date.now() >= deadline) throw new LockTimeoutError(opts.waitMs);
+        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+        delay = Math.min(delay * 2, 50);
+      }
+    } catch (err) {
+      conn.release();
+      throw this.typed(err);
+    }
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      try {
+        await conn.query(this.sql.releaseLock, [name]);
+        conn.release();
+      } catch {
+        conn.destroy(); // a broken connection: its locks went with it
+      }
+    };
+    const timer = setTimeout(() => void release(), Math.max(1, Math.round(opts.ttlMs)));
+    timer.unref();
+    return { release };
+  }
+
+  async listUser(userKey: string): Promise<UserSessionInfo[]> {
+    if (!(await this.hasUserTable())) return [];
+    const rows = await this.run<Row[]>(this.sql.listUser, [userKey, nowSeconds()]);
+    const out: UserSessionInfo[] = [];
+    for (const row of rows) {
+      let parsed: Parsed;
+      try {
+        parsed = this.parse(row.data);
+      } catch {
+        continue;
+      }
+      // The JSON names the user too: an index row left by an interrupted write never lists a stranger's session.
+      if (parsed.userKey !== userKey || this.expired(parsed.record)) continue;
+      const record = parsed.record;
+      const meta = record.__sess as { createdAt?: number } | undefined;
+      const expiresAt = record.cookie.expires ? new Date(record.cookie.expires as string).getTime() : Number(row.expires) * 1000;
+      const maxAge = record.cookie.originalMaxAge;
+      out.push({
+        id: String(row.sid),
+        createdAt: typeof meta?.createdAt === 'number' ? meta.createdAt : null,
+        // Every write and touch sets the expiry to "now + maxAge": that "now" is when it was last seen.
+        lastSeenAt: typeof maxAge === 'number' && record.cookie.expires ? expiresAt - maxAge : null,
+        expiresAt,
+        record,
+      });
+    }
+    return out;
+  }
+
+  async destroyUser(userKey: string, except: string[] = []): Promise<number> {
+    let n = 0;
+    for (const s of await this.listUser(userKey)) {
+      if (except.includes(s.id)) continue;
+      await this.destroy(s.id);
+      await this.run(this.sql.indexUnset, [s.id]);
+      n++;
+    }
+    return n;
+  }
+
+  async all(): Promise<Record<string, SessionRecord>> {
+    const rows = await this.run<Row[]>(this.sql.all, [nowSeconds()]);
+    const out: Record<string, SessionRecord> = {};
+    for (const row of rows) {
+      try {
+        const { record } = this.parse(row.data);
+        if (!this.expired(record)) out[String(row.sid)] = record;
+      } catch {
+        // not a session value: left out
+      }
+    }
+    return out;
+  }
+
+  async ids(): Promise<string[]> {
+    return Object.keys(await this.all());
+  }
+
+  /** Rows whose `expires` (whole seconds) is still ahead: exact once a second has passed. */
+  async length(): Promise<number> {
+    const rows = await this.run<Row[]>(this.sql.length, [Math.floor(Date.now() / 1000)]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Remove every session of this table (and its index rows). */
+  async clear(): Promise<void> {
+    await this.run(this.sql.clear, []);
+    if (await this.hasUserTable()) await this.run(this.sql.clearUsers, []);
+  }
+
+  /** Stop the prune job, and end the pool if this store created it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pruneTimer) clearTimeout(this.pruneTimer);
+    this.pruneTimer = null;
+    if (this.owned) await this.pool.end().catch(() => undefined);
+  }
+}
+
+export { quoteIdent } from './schema.js';
+export type { ColumnNames } from './schema.js';

@@ -1,0 +1,59 @@
+/**
+ * The MySQL / MariaDB layout, shared with express-mysql-session:
+ *
+ *   `sessions` (`session_id` varchar(128) PRIMARY KEY, `expires` int unsigned (epoch seconds),
+ *               `data` mediumtext), utf8mb4 with a binary collation, plus an index on `expires`
+ *
+ * The per-user index lives in a table of its own (`sessions_by_user`), so the shared table keeps
+ * express-mysql-session's shape; the user key is also kept in the JSON (`__sessUser`), and an index row
+ * counts only while the session row is live and names the same user.
+ */
+import { ConfigError } from '@sess/core';
+
+/** Column names, configurable as in express-mysql-session. */
+export interface ColumnNames {
+  session_id: string;
+  expires: string;
+  data: string;
+}
+
+/** Quote an identifier for MySQL: wrapped in backticks, inner backticks doubled, NUL refused, 64 chars at most. */
+export function quoteIdent(name: string, what: string): string {
+  if (typeof name !== 'string' || name.length === 0) throw new ConfigError(`MySQLStore ${what} must be a non-empty string`);
+  if (name.includes('\0')) throw new ConfigError(`MySQLStore ${what} must not contain a NUL character`);
+  if (name.length > 64) throw new ConfigError(`MySQLStore ${what} must be at most 64 characters (MySQL's identifier limit)`);
+  return '`' + name.replace(/`/g, '``') + '`';
+}
+
+/** A record whose JSON starts with a flat `"cookie"` object; touch swaps that prefix as text. */
+export const COOKIE_PREFIX_RE = '^[{]"cookie":[{]([^{}"]|"[^"\\\\]*")*[}]';
+
+/** Every statement the store runs, built once from the quoted names. */
+export function statements(table: string, users: string, c: { id: string; expires: string; data: string }) {
+  return {
+    create: `CREATE TABLE IF NOT EXISTS ${table} (${c.id} varchar(128) COLLATE utf8mb4_bin NOT NULL, ${c.expires} int(11) unsigned NOT NULL, ${c.data} mediumtext COLLATE utf8mb4_bin, PRIMARY KEY (${c.id}), KEY ${quoteIdent('expires', 'index')} (${c.expires})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    createUsers: `CREATE TABLE IF NOT EXISTS ${users} (${quoteIdent('session_id', 'column')} varchar(128) COLLATE utf8mb4_bin NOT NULL, ${quoteIdent('user_key', 'column')} varchar(255) COLLATE utf8mb4_bin NOT NULL, PRIMARY KEY (${quoteIdent('session_id', 'column')}), KEY ${quoteIdent('user_key', 'index')} (${quoteIdent('user_key', 'column')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    columnSize: `SELECT CHARACTER_OCTET_LENGTH AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
+    get: `SELECT ${c.data} AS data FROM ${table} WHERE ${c.id} = ? AND ${c.expires} >= ?`,
+    upsert: `INSERT INTO ${table} (${c.id}, ${c.expires}, ${c.data}) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE ${c.expires} = VALUES(${c.expires}), ${c.data} = VALUES(${c.data})`,
+    destroy: `DELETE FROM ${table} WHERE ${c.id} = ?`,
+    // Expiry and the stored cookie; the data after the cookie is kept as stored.
+    touch: `UPDATE ${table} SET ${c.expires} = ?, ${c.data} = CONCAT('{"cookie":', ?, SUBSTRING(${c.data}, CHAR_LENGTH(REGEXP_SUBSTR(${c.data}, ?)) + 1)) WHERE ${c.id} = ? AND ${c.expires} >= ? AND ${c.data} REGEXP ?`,
+    // Compare-and-set: the write lands only if the stored JSON is still what was read.
+    cas: `UPDATE ${table} SET ${c.expires} = ?, ${c.data} = ? WHERE ${c.id} = ? AND ${c.data} = ?`,
+    all: `SELECT ${c.id} AS sid, ${c.data} AS data FROM ${table} WHERE ${c.expires} >= ?`,
+    length: `SELECT COUNT(*) AS n FROM ${table} WHERE ${c.expires} > ?`,
+    clear: `DELETE FROM ${table}`,
+    clearUsers: `DELETE FROM ${users}`,
+    indexSet: `INSERT INTO ${users} (session_id, user_key) VALUES (?, ?) ON DUPLICATE KEY UPDATE user_key = VALUES(user_key)`,
+    indexUnset: `DELETE FROM ${users} WHERE session_id = ?`,
+    listUser: `SELECT t.${c.id} AS sid, t.${c.data} AS data, t.${c.expires} AS expires FROM ${users} AS u JOIN ${table} AS t ON t.${c.id} = u.session_id WHERE u.user_key = ? AND t.${c.expires} >= ? ORDER BY t.${c.id}`,
+    prune: `DELETE FROM ${table} WHERE ${c.expires} < ?`,
+    pruneUsers: `DELETE u FROM ${users} AS u LEFT JOIN ${table} AS t ON t.${c.id} = u.session_id WHERE t.${c.id} IS NULL`,
+    usersExist: `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+    getLock: 'SELECT GET_LOCK(?, 0) AS ok',
+    releaseLock: 'SELECT RELEASE_LOCK(?) AS ok',
+  };
+}
+
+export type Statements = ReturnType<typeof statements>;

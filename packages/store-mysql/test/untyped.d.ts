@@ -1,0 +1,2 @@
+declare module 'express-session';
+declare module 'express-mysql-session';
