@@ -6,6 +6,7 @@ import path from 'node:path';
 const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`));
 
 const redisUrl = process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const mongoUrl = process.env.SESS_TEST_MONGO_URL ?? 'mongodb://127.0.0.1:27017/test';
 const mysqlUrl = process.env.SESS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const pgUrl = process.env.SESS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -67,6 +68,19 @@ export const variants = {
     async makeSessStore() {
       const { MySQLStore } = await import('@sess/store-mysql');
       const store = new MySQLStore({ uri: mysqlUrl, schema: { tableName: 'bench_sess' }, pruneSessionInterval: false });
+      await store.init();
+      return store;
+    },
+  },
+  mongo: {
+    label: 'connect-mongo (express-session) vs @sess/store-mongo (sess), same FerretDB (MongoDB wire protocol)',
+    async makeIncumbentStore() {
+      const { default: ConnectMongo } = await import('connect-mongo');
+      return ConnectMongo.create({ mongoUrl, collectionName: 'bench_es', autoRemove: 'disabled' });
+    },
+    async makeSessStore() {
+      const { MongoStore } = await import('@sess/store-mongo');
+      const store = new MongoStore({ url: mongoUrl, collectionName: 'bench_sess', autoRemove: 'disabled' });
       await store.init();
       return store;
     },

@@ -1,0 +1,84 @@
+/**
+ * Switching from connect-mongo to this store, or back, keeps every session and cookie: one collection
+ * served by express-session + connect-mongo and by @sess/core + MongoStore in turn (connect-mongo with
+ * autoRemove: 'disabled', as the test server refuses TTL indexes).
+ */
+import { afterAll, describe, expect, test } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import expressSession from 'express-session';
+import ConnectMongo from 'connect-mongo';
+import { MongoClient } from 'mongodb';
+import session from '@sess/core';
+import { MongoStore } from '@sess/store-mongo';
+import { serviceTest, urls } from '../../conformance/test/services';
+
+const svc = serviceTest('mongo');
+const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
+
+function app(mw: express.RequestHandler) {
+  const a = express();
+  a.use(mw);
+  a.get('/count', (req, res) => {
+    const s = req.session as unknown as Record<string, number | string>;
+    s.count = ((s.count as number) || 0) + 1;
+    s.name = 'Zoë 🍪';
+    res.send(String(s.count));
+  });
+  a.get('/peek', (req, res) => res.send(String((req.session as unknown as Record<string, number>).count ?? 'none')));
+  return a;
+}
+
+async function serve(a: express.Express) {
+  const server = http.createServer(a);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+if (!svc.available) {
+  svc.missing('connect-mongo migration');
+} else {
+  const client = new MongoClient(urls.mongo);
+  afterAll(() => client.close());
+
+  describe('layout shared with connect-mongo', () => {
+    test.each([
+      ['incumbent', true],
+      ['sess', true],
+      ['incumbent', false],
+      ['sess', false],
+    ])('%s first, stringify %s: every session and cookie survive each switch', async (first, stringify) => {
+      const collectionName = `sesscompat_${first}_${stringify}_${process.pid}`;
+      const incumbent = () => expressSession({ ...opts, store: ConnectMongo.create({ client, collectionName, stringify, autoRemove: 'disabled' }) });
+      const ours = () => session({ ...opts, store: new MongoStore({ client, collectionName, stringify, autoRemove: 'disabled' }) });
+      const sequence = first === 'incumbent' ? [incumbent, ours, incumbent] : [ours, incumbent, ours];
+      let cookie: string | undefined;
+      let n = 0;
+      for (const make of sequence) {
+        const srv = await serve(app(make()));
+        try {
+          for (let i = 0; i < 2; i++) {
+            const res = await fetch(srv.url + '/count', { headers: cookie ? { cookie } : {} });
+            const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+            if (set) cookie = set.split(';')[0];
+            expect(await res.text()).toBe(String(++n));
+          }
+          // An unchanged request: a touch from each side, read back by the next.
+          expect(await (await fetch(srv.url + '/peek', { headers: { cookie: cookie! } })).text()).toBe(String(n));
+        } finally {
+          await srv.close();
+        }
+      }
+      const docs = await client.db().collection(collectionName).find({}).toArray();
+      expect(docs).toHaveLength(1);
+      const doc = docs[0]!;
+      expect(doc.expires).toBeInstanceOf(Date);
+      const data = stringify ? JSON.parse(doc.session as string) : doc.session;
+      if (stringify) expect((doc.session as string).startsWith('{"cookie":')).toBe(true);
+      expect(data.count).toBe(6);
+      expect(data.name).toBe('Zoë 🍪');
+      await client.db().collection(collectionName).drop();
+    });
+  });
+}
