@@ -14,6 +14,8 @@ if [ "$services_ok" = 0 ]; then
   echo "sess: some services did not start; tests that need them will fail under CI=true and skip loudly otherwise" >&2
 fi
 
+bash scripts/ensure-chromium.sh || echo "sess: chromium is missing; the demo's browser tests will fail under CI=true" >&2
+
 rm -rf .test-results
 pnpm exec turbo run build typecheck lint test --continue --concurrency=2 --output-logs=new-only
 turbo_status=$?
