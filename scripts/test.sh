@@ -22,7 +22,7 @@ turbo_status=$?
 # Every package that has tests must have reported results.
 expected=$(node -e "
 const fs=require('fs'),path=require('path');
-for (const base of ['packages','examples','bench']) {
+for (const base of ['packages','examples','tests','bench']) {
   const dirs = base==='bench' ? ['bench'] : (fs.existsSync(base)?fs.readdirSync(base).map(d=>path.join(base,d)):[]);
   for (const d of dirs) { try { const p=JSON.parse(fs.readFileSync(path.join(d,'package.json'),'utf8')); if (p.scripts&&p.scripts.test) console.log(p.name) } catch {} }
 }")
