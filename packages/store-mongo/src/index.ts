@@ -4,7 +4,11 @@ import {
   BadDataError,
   ConfigError,
   InvalidSessionIdError,
-  LockTimeoutError,
+  PruneTimer,
+  decodeRecord,
+  pollLock,
+  recordJson,
+  userSessionInfo,
   type SessionLock,
   type SessionPatch,
   type SessionRecord,
@@ -93,8 +97,7 @@ export class MongoStore implements SessionStore {
   private db!: Db;
   private col!: Collection<SessionDoc>;
   private locks!: Collection<LockDoc>;
-  private pruneTimer: NodeJS.Timeout | null = null;
-  private closed = false;
+  private readonly pruneJob: PruneTimer;
   /** Per-operation options: acknowledged writes always (never w:0, even when the client's default is). */
   private writeOpts: { writeConcern?: { w: number } } = {};
   /** The server's updates are not atomic per document (FerretDB v1). */
@@ -123,6 +126,7 @@ export class MongoStore implements SessionStore {
     if (typeof minutes !== 'number' || !(minutes > 0)) throw new ConfigError('MongoStore autoRemoveInterval must be a number of minutes > 0');
     this.intervalMs = minutes * 60_000;
     this.errorLog = options.errorLog ?? ((message, err) => (err === undefined ? console.error(message) : console.error(message, err)));
+    this.pruneJob = new PruneTimer(this.intervalMs, () => this.prune(), (err) => this.errorLog('MongoStore: removing expired sessions failed', err));
   }
 
   /** Resolves once the collection and its indexes are set up. Operations wait for it by themselves. */
@@ -157,10 +161,10 @@ export class MongoStore implements SessionStore {
       } catch (err) {
         if (!refused(err)) throw err;
         this.errorLog(`MongoStore: the server refused a TTL index on ${this.collectionName}.expires (${describe(err)}); expired sessions are removed by an interval job instead`);
-        this.schedulePrune();
+        this.pruneJob.start();
       }
     } else if (this.autoRemove === 'interval') {
-      this.schedulePrune();
+      this.pruneJob.start();
     }
     try {
       await this.col.createIndex({ sessUser: 1 }, { sparse: true });
@@ -168,18 +172,6 @@ export class MongoStore implements SessionStore {
       if (!refused(err)) throw err;
       await this.col.createIndex({ sessUser: 1 });
     }
-  }
-
-  private schedulePrune(): void {
-    if (this.closed || this.pruneTimer) return;
-    const delay = Math.ceil(this.intervalMs / 2 + this.intervalMs * Math.random());
-    this.pruneTimer = setTimeout(() => {
-      this.pruneTimer = null;
-      this.prune()
-        .catch((err) => this.errorLog('MongoStore: removing expired sessions failed', err))
-        .finally(() => this.schedulePrune());
-    }, delay);
-    this.pruneTimer.unref();
   }
 
   /** Delete expired documents now (acknowledged). The interval job calls this. */
@@ -201,18 +193,7 @@ export class MongoStore implements SessionStore {
 
   /** A document's record: string or embedded `session`, with sess's last-touch cookie when still current. */
   private decode(doc: SessionDoc): SessionRecord {
-    let raw: unknown = doc.session;
-    if (typeof raw === 'string') {
-      try {
-        raw = JSON.parse(raw);
-      } catch (err) {
-        throw new BadDataError('a MongoDB session value is not valid JSON', { cause: err });
-      }
-    }
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
-      throw new BadDataError('a MongoDB session value is not a session record');
-    }
-    const record = raw as SessionRecord;
+    const record = decodeRecord(doc.session, 'MongoDB');
     const t = doc.sessTouch;
     if (t && doc.expires instanceof Date && t.expires instanceof Date && t.expires.getTime() === doc.expires.getTime()) record.cookie = t.cookie as unknown as SessionRecord['cookie'];
     if (record.cookie.expires instanceof Date) record.cookie.expires = record.cookie.expires.toISOString();
@@ -229,12 +210,7 @@ export class MongoStore implements SessionStore {
 
   /** The `session` value to store: a JSON string (cookie first), or an embedded document with safe keys. */
   private encode(record: SessionRecord, json?: string): string | Record<string, unknown> {
-    if (this.stringify) {
-      if (json !== undefined && json.startsWith('{"cookie":')) return json;
-      const ordered: SessionRecord = { cookie: record.cookie };
-      for (const k of Object.keys(record)) if (k !== 'cookie') ordered[k] = record[k];
-      return JSON.stringify(ordered);
-    }
+    if (this.stringify) return recordJson(record, json);
     // The embedded layout: what JSON would store, as a document; field names MongoDB treats as paths or operators refused.
     const doc = JSON.parse(JSON.stringify({ ...record, cookie: record.cookie })) as Record<string, unknown>;
     assertSafeKeys(doc);
@@ -350,21 +326,17 @@ export class MongoStore implements SessionStore {
 
   private async takeLock(key: string, ttlMs: number, waitMs: number): Promise<SessionLock> {
     const token = randomBytes(16).toString('hex');
-    const deadline = Date.now() + waitMs;
-    let delay = 5;
-    for (;;) {
+    await pollLock(async () => {
       try {
         await this.locks.insertOne({ _id: key, token, expiresAt: new Date(Date.now() + Math.max(1, ttlMs)) }, this.writeOpts);
-        break;
+        return true;
       } catch (err) {
         if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
       }
-      // Held: take it over only if its holder's time is up.
+      // Held: take it over only if its holder's time is up (the next attempt inserts).
       await this.locks.deleteOne({ _id: key, expiresAt: { $lte: new Date() } }, this.writeOpts);
-      if (Date.now() >= deadline) throw new LockTimeoutError(waitMs);
-      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
-      delay = Math.min(delay * 2, 50);
-    }
+      return false;
+    }, waitMs);
     let released = false;
     return {
       release: async () => {
@@ -387,17 +359,7 @@ export class MongoStore implements SessionStore {
         continue;
       }
       if (this.expired(record, doc)) continue;
-      const meta = record.__sess as { createdAt?: number } | undefined;
-      const expiresAt = doc.expires instanceof Date ? doc.expires.getTime() : null;
-      const maxAge = record.cookie.originalMaxAge;
-      out.push({
-        id: doc._id,
-        createdAt: typeof meta?.createdAt === 'number' ? meta.createdAt : null,
-        // Every write and touch sets the expiry to "now + maxAge": that "now" is when it was last seen.
-        lastSeenAt: typeof maxAge === 'number' && expiresAt !== null ? expiresAt - maxAge : null,
-        expiresAt,
-        record,
-      });
+      out.push(userSessionInfo(doc._id, record, doc.expires instanceof Date ? doc.expires.getTime() : null));
     }
     return out;
   }
@@ -442,9 +404,7 @@ export class MongoStore implements SessionStore {
 
   /** Stop the interval job, and close the client if this store created it. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.pruneTimer) clearTimeout(this.pruneTimer);
-    this.pruneTimer = null;
+    this.pruneJob.stop();
     if (this.owned) await this.client.close();
   }
 }

@@ -60,8 +60,8 @@ if (!svc.available) {
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('refused a TTL index');
     expect(logged[0]).not.toMatch(/abc/);
-    const timer = (store as unknown as { pruneTimer: NodeJS.Timeout | null }).pruneTimer;
-    expect(timer?.hasRef()).toBe(false);
+    const job = (store as unknown as { pruneJob: { handle: NodeJS.Timeout | null } }).pruneJob;
+    expect(job.handle?.hasRef()).toBe(false);
     await store.set('abc', rec(), ctx());
     await client.db().collection(name).insertOne({ _id: 'old' as never, session: JSON.stringify(rec()), expires: new Date(Date.now() - 1000) });
     // The job runs every 0.12 s here; the expired document goes, the live one stays.

@@ -4,8 +4,15 @@ import {
   BadDataError,
   ConfigError,
   InvalidSessionIdError,
-  LockTimeoutError,
+  PruneTimer,
   SessionTooLargeError,
+  USER_FIELD,
+  cookieExpired,
+  decodeRecord,
+  pollLock,
+  recordJson,
+  takeUserKey,
+  userSessionInfo,
   type SessionLock,
   type SessionPatch,
   type SessionRecord,
@@ -40,7 +47,6 @@ export interface MySQLStoreOptions {
 }
 
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
-const USER_FIELD = '__sessUser';
 const DEFAULT_PRUNE_SECONDS = 900;
 const MEDIUMTEXT_BYTES = 16_777_215;
 const CAS_RETRIES = 50;
@@ -94,10 +100,8 @@ export class MySQLStore implements SessionStore {
   /** Bytes the data column holds (read from the server once the table exists). */
   private maxBytes = MEDIUMTEXT_BYTES;
   private usersReady: Promise<void> | null = null;
-  private pruneTimer: NodeJS.Timeout | null = null;
-  private readonly pruneMs: number | false;
+  private readonly pruneJob: PruneTimer | null;
   private readonly errorLog: (message: string, err: unknown) => void;
-  private closed = false;
 
   constructor(options: MySQLStoreOptions = {}) {
     if (options.pool && options.uri) throw new ConfigError('MySQLStore takes a pool or a uri, not both');
@@ -132,20 +136,7 @@ export class MySQLStore implements SessionStore {
     if (prune !== false && (typeof prune !== 'number' || !(prune > 0))) {
       throw new ConfigError('MySQLStore pruneSessionInterval must be a number of seconds > 0, or false');
     }
-    this.pruneMs = prune === false ? false : prune * 1000;
-    this.schedulePrune();
-  }
-
-  private schedulePrune(): void {
-    if (this.pruneMs === false || this.closed) return;
-    const delay = Math.ceil(this.pruneMs / 2 + this.pruneMs * Math.random());
-    this.pruneTimer = setTimeout(() => {
-      this.pruneTimer = null;
-      this.prune()
-        .catch((err) => this.errorLog('MySQLStore: pruning expired sessions failed', err))
-        .finally(() => this.schedulePrune());
-    }, delay);
-    this.pruneTimer.unref();
+    this.pruneJob = prune === false ? null : new PruneTimer(prune * 1000, () => this.prune(), (err) => this.errorLog('MySQLStore: pruning expired sessions failed', err)).start();
   }
 
   /** Delete expired rows (and index rows of sessions that are gone) now. The prune job calls this. */
@@ -224,39 +215,13 @@ export class MySQLStore implements SessionStore {
   }
 
   private parse(value: unknown): Parsed {
-    let raw: unknown = value;
-    if (typeof raw === 'string' || Buffer.isBuffer(raw)) {
-      try {
-        raw = JSON.parse(String(raw));
-      } catch (err) {
-        throw new BadDataError('a MySQL session value is not valid JSON', { cause: err });
-      }
-    }
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
-      throw new BadDataError('a MySQL session value is not a session record');
-    }
-    const record = raw as SessionRecord;
-    const userKey = typeof record[USER_FIELD] === 'string' ? (record[USER_FIELD] as string) : null;
-    delete record[USER_FIELD];
-    return { record, userKey };
-  }
-
-  private expired(record: SessionRecord): boolean {
-    const e = record.cookie.expires;
-    if (e == null) return false;
-    const t = new Date(e as string).getTime();
-    return !Number.isNaN(t) && t <= Date.now();
+    const record = decodeRecord(value, 'MySQL');
+    return { record, userKey: takeUserKey(record) };
   }
 
   /** The JSON to store (cookie first), with the user key when the index is used; refused when over the column's size. */
   private encode(record: SessionRecord, userKey: string | null, json?: string): string {
-    let body = json !== undefined && json.startsWith('{"cookie":') ? json : undefined;
-    if (body === undefined) {
-      const ordered: SessionRecord = { cookie: record.cookie };
-      for (const k of Object.keys(record)) if (k !== 'cookie' && k !== USER_FIELD) ordered[k] = record[k];
-      body = JSON.stringify(ordered);
-    }
-    if (userKey !== null) body = body.slice(0, -1) + `,"${USER_FIELD}":${JSON.stringify(userKey)}}`;
+    const body = recordJson(record, json, userKey);
     // A value over the column would be refused (strict mode) or, worse, truncated (non-strict): never send it.
     const bytes = body.length * 3 > this.maxBytes ? Buffer.byteLength(body) : body.length;
     if (bytes > this.maxBytes) throw new SessionTooLargeError(bytes, this.maxBytes);
@@ -267,7 +232,7 @@ export class MySQLStore implements SessionStore {
     const rows = await this.run<Row[]>(this.sql.get, [this.check(sid), nowSeconds()]);
     if (rows.length === 0) return null;
     const { record } = this.parse(rows[0]!.data);
-    return this.expired(record) ? null : record;
+    return cookieExpired(record) ? null : record;
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
@@ -301,7 +266,7 @@ export class MySQLStore implements SessionStore {
       if (rows.length === 0) return null;
       const stored = String(rows[0]!.data);
       const parsed = this.parse(stored);
-      if (this.expired(parsed.record)) return null;
+      if (cookieExpired(parsed.record)) return null;
       const out = next(parsed);
       const res = await this.run<mysql.ResultSetHeader>(this.sql.cas, [out.expires, out.value, sid, stored]);
       if (res.affectedRows > 0) return parsed;
@@ -356,22 +321,14 @@ export class MySQLStore implements SessionStore {
     await this.init();
     // GET_LOCK names are server-wide and at most 64 characters.
     const name = 'sess:' + createHash('sha256').update(`${this.tableName}\0${sid}`).digest('base64url').slice(0, 40);
-    const deadline = Date.now() + opts.waitMs;
     let conn: mysql.PoolConnection;
     try {
       conn = await this.pool.getConnection();
     } catch (err) {
       throw this.typed(err);
     }
-    let delay = 5;
     try {
-      for (;;) {
-        const [rows] = await conn.query<Row[]>(this.sql.getLock, [name]);
-        if (Number(rows[0]?.ok) === 1) break;
-        if (Date.now() >= deadline) throw new LockTimeoutError(opts.waitMs);
-        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
-        delay = Math.min(delay * 2, 50);
-      }
+      await pollLock(async () => Number((await conn.query<Row[]>(this.sql.getLock, [name]))[0][0]?.ok) === 1, opts.waitMs);
     } catch (err) {
       conn.release();
       throw this.typed(err);
@@ -405,19 +362,8 @@ export class MySQLStore implements SessionStore {
         continue;
       }
       // The JSON names the user too: an index row left by an interrupted write never lists a stranger's session.
-      if (parsed.userKey !== userKey || this.expired(parsed.record)) continue;
-      const record = parsed.record;
-      const meta = record.__sess as { createdAt?: number } | undefined;
-      const expiresAt = record.cookie.expires ? new Date(record.cookie.expires as string).getTime() : Number(row.expires) * 1000;
-      const maxAge = record.cookie.originalMaxAge;
-      out.push({
-        id: String(row.sid),
-        createdAt: typeof meta?.createdAt === 'number' ? meta.createdAt : null,
-        // Every write and touch sets the expiry to "now + maxAge": that "now" is when it was last seen.
-        lastSeenAt: typeof maxAge === 'number' && record.cookie.expires ? expiresAt - maxAge : null,
-        expiresAt,
-        record,
-      });
+      if (parsed.userKey !== userKey || cookieExpired(parsed.record)) continue;
+      out.push(userSessionInfo(String(row.sid), parsed.record, Number(row.expires) * 1000));
     }
     return out;
   }
@@ -439,7 +385,7 @@ export class MySQLStore implements SessionStore {
     for (const row of rows) {
       try {
         const { record } = this.parse(row.data);
-        if (!this.expired(record)) out[String(row.sid)] = record;
+        if (!cookieExpired(record)) out[String(row.sid)] = record;
       } catch {
         // not a session value: left out
       }
@@ -465,9 +411,7 @@ export class MySQLStore implements SessionStore {
 
   /** Stop the prune job, and end the pool if this store created it. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.pruneTimer) clearTimeout(this.pruneTimer);
-    this.pruneTimer = null;
+    this.pruneJob?.stop();
     if (this.owned) await this.pool.end().catch(() => undefined);
   }
 }

@@ -4,7 +4,14 @@ import {
   BadDataError,
   ConfigError,
   InvalidSessionIdError,
-  LockTimeoutError,
+  PruneTimer,
+  USER_FIELD,
+  cookieExpired,
+  decodeRecord,
+  pollLock,
+  recordJson,
+  takeUserKey,
+  userSessionInfo,
   type SessionLock,
   type SessionPatch,
   type SessionRecord,
@@ -41,7 +48,6 @@ export interface PgStoreOptions {
 }
 
 const ID = /^[A-Za-z0-9_-]{1,255}$/;
-const USER_FIELD = '__sessUser';
 const DEFAULT_PRUNE_SECONDS = 900;
 
 const nowSeconds = () => Math.ceil(Date.now() / 1000);
@@ -79,10 +85,8 @@ export class PgStore implements SessionStore {
   private readonly schemaName: string | undefined;
   private readonly createTable: boolean;
   private ready: Promise<void> | null = null;
-  private pruneTimer: NodeJS.Timeout | null = null;
-  private readonly pruneMs: number | false;
+  private readonly pruneJob: PruneTimer | null;
   private readonly errorLog: (message: string, err: unknown) => void;
-  private closed = false;
 
   constructor(options: PgStoreOptions = {}) {
     if (options.pool && options.connectionString) throw new ConfigError('PgStore takes a pool or a connectionString, not both');
@@ -117,20 +121,7 @@ export class PgStore implements SessionStore {
     if (prune !== false && (typeof prune !== 'number' || !(prune > 0))) {
       throw new ConfigError('PgStore pruneSessionInterval must be a number of seconds > 0, or false');
     }
-    this.pruneMs = prune === false ? false : prune * 1000;
-    this.schedulePrune();
-  }
-
-  private schedulePrune(): void {
-    if (this.pruneMs === false || this.closed) return;
-    const delay = Math.ceil(this.pruneMs / 2 + this.pruneMs * Math.random());
-    this.pruneTimer = setTimeout(() => {
-      this.pruneTimer = null;
-      this.prune()
-        .catch((err) => this.errorLog('PgStore: pruning expired sessions failed', err))
-        .finally(() => this.schedulePrune());
-    }, delay);
-    this.pruneTimer.unref();
+    this.pruneJob = prune === false ? null : new PruneTimer(prune * 1000, () => this.prune(), (err) => this.errorLog('PgStore: pruning expired sessions failed', err)).start();
   }
 
   /** Delete expired rows (and index rows of sessions that are gone) now. The prune job calls this. */
@@ -209,50 +200,22 @@ export class PgStore implements SessionStore {
   }
 
   /** A stored `sess` value as a record (string or already parsed), without the index field. */
-  private decode(value: unknown): { record: SessionRecord; userKey: string | null } {
-    let raw = value;
-    if (typeof raw === 'string') {
-      try {
-        raw = JSON.parse(raw);
-      } catch (err) {
-        throw new BadDataError('a PostgreSQL session value is not valid JSON', { cause: err });
-      }
-    }
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
-      throw new BadDataError('a PostgreSQL session value is not a session record');
-    }
-    const record = raw as SessionRecord;
-    const userKey = typeof record[USER_FIELD] === 'string' ? (record[USER_FIELD] as string) : null;
-    delete record[USER_FIELD];
-    return { record, userKey };
-  }
-
-  /** Expired by its cookie (the `expire` column holds whole seconds; the cookie is exact). */
-  private expired(record: SessionRecord): boolean {
-    const e = record.cookie.expires;
-    if (e == null) return false;
-    const t = new Date(e as string).getTime();
-    return !Number.isNaN(t) && t <= Date.now();
-  }
-
-  /** The JSON to store: the record (cookie first), serialised once. */
-  private encode(record: SessionRecord, json?: string): string {
-    if (json !== undefined && json.startsWith('{"cookie":')) return json;
-    const ordered: SessionRecord = { cookie: record.cookie };
-    for (const k of Object.keys(record)) if (k !== 'cookie' && k !== USER_FIELD) ordered[k] = record[k];
-    return JSON.stringify(ordered);
+  private decode(value: unknown): SessionRecord {
+    const record = decodeRecord(value, 'PostgreSQL');
+    takeUserKey(record);
+    return record;
   }
 
   async get(sid: string): Promise<SessionRecord | null> {
     const { rows } = await this.query<{ sess: unknown }>(this.sql.get, [this.check(sid), nowSeconds()]);
     if (rows.length === 0) return null;
-    const { record } = this.decode(rows[0]!.sess);
-    return this.expired(record) ? null : record;
+    const record = this.decode(rows[0]!.sess);
+    return cookieExpired(record) ? null : record;
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
     this.check(sid);
-    const value = this.encode(record, ctx.json); // throws (BigInt, cycles) before any write
+    const value = recordJson(record, ctx.json); // throws (BigInt, cycles) before any write
     if (ctx.expires.getTime() <= Date.now()) {
       await this.query(ctx.userKey === undefined ? this.sql.destroy : this.sql.destroyIndexed, [sid]);
       return;
@@ -307,17 +270,9 @@ export class PgStore implements SessionStore {
     this.check(sid);
     await this.ensure();
     const keys = lockKeys('lock', `${this.table}\0${sid}`);
-    const deadline = Date.now() + opts.waitMs;
     const client = await this.pool.connect();
-    let delay = 5;
     try {
-      for (;;) {
-        const { rows } = await client.query<{ ok: boolean }>(this.sql.tryLock, keys);
-        if (rows[0]?.ok) break;
-        if (Date.now() >= deadline) throw new LockTimeoutError(opts.waitMs);
-        await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
-        delay = Math.min(delay * 2, 50);
-      }
+      await pollLock(async () => (await client.query<{ ok: boolean }>(this.sql.tryLock, keys)).rows[0]?.ok === true, opts.waitMs);
     } catch (err) {
       client.release();
       throw this.typed(err);
@@ -345,22 +300,11 @@ export class PgStore implements SessionStore {
     for (const row of rows) {
       let record: SessionRecord;
       try {
-        record = this.decode(row.sess).record;
+        record = this.decode(row.sess);
       } catch {
         continue;
       }
-      if (this.expired(record)) continue;
-      const meta = record.__sess as { createdAt?: number } | undefined;
-      const expiresAt = record.cookie.expires ? new Date(record.cookie.expires as string).getTime() : Number(row.expire_ms);
-      const maxAge = record.cookie.originalMaxAge;
-      out.push({
-        id: row.sid,
-        createdAt: typeof meta?.createdAt === 'number' ? meta.createdAt : null,
-        // Every write and touch sets the expiry to "now + maxAge": that "now" is when it was last seen.
-        lastSeenAt: typeof maxAge === 'number' && record.cookie.expires ? expiresAt - maxAge : null,
-        expiresAt,
-        record,
-      });
+      if (!cookieExpired(record)) out.push(userSessionInfo(row.sid, record, Number(row.expire_ms)));
     }
     return out;
   }
@@ -375,8 +319,8 @@ export class PgStore implements SessionStore {
     const out: Record<string, SessionRecord> = {};
     for (const row of rows) {
       try {
-        const { record } = this.decode(row.sess);
-        if (!this.expired(record)) out[row.sid] = record;
+        const record = this.decode(row.sess);
+        if (!cookieExpired(record)) out[row.sid] = record;
       } catch {
         // not a session value: left out
       }
@@ -403,9 +347,7 @@ export class PgStore implements SessionStore {
 
   /** Stop the prune job, and end the pool if this store created it. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.pruneTimer) clearTimeout(this.pruneTimer);
-    this.pruneTimer = null;
+    this.pruneJob?.stop();
     if (this.owned && !(this.pool as pg.Pool & { ending?: boolean }).ending) await this.pool.end();
   }
 }

@@ -4,7 +4,12 @@ import {
   BadDataError,
   ConfigError,
   InvalidSessionIdError,
-  LockTimeoutError,
+  cookieExpired,
+  decodeRecord,
+  pollLock,
+  recordJson,
+  takeUserKey,
+  userSessionInfo,
   type SessionLock,
   type SessionPatch,
   type SessionRecord,
@@ -13,7 +18,7 @@ import {
   type UserSessionInfo,
   type WriteContext,
 } from '@sess/core';
-import { CAS_SCRIPT, DEFAULT_PREFIX, RELEASE_SCRIPT, TOUCH_SCRIPT, USER_FIELD, escapeGlob } from './schema.js';
+import { CAS_SCRIPT, DEFAULT_PREFIX, RELEASE_SCRIPT, TOUCH_SCRIPT, escapeGlob } from './schema.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -112,27 +117,13 @@ export class RedisStore implements SessionStore {
 
   /** Decode a stored value; BadDataError for JSON that is not a session record. */
   private parse(value: string): Parsed {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(value);
-    } catch (err) {
-      throw new BadDataError('a Redis session value is not valid JSON', { cause: err });
-    }
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
-      throw new BadDataError('a Redis session value is not a session record');
-    }
-    const record = raw as SessionRecord;
-    const userKey = typeof record[USER_FIELD] === 'string' ? (record[USER_FIELD] as string) : null;
-    delete record[USER_FIELD];
-    return { record, userKey };
+    const record = decodeRecord(value, 'Redis');
+    return { record, userKey: takeUserKey(record) };
   }
 
   /** Expired by its cookie (Redis TTLs are whole seconds; the cookie is exact). */
   private expired(record: SessionRecord): boolean {
-    const e = record.cookie.expires;
-    if (e == null) return false;
-    const t = new Date(e as string).getTime();
-    return !Number.isNaN(t) && t <= Date.now();
+    return cookieExpired(record);
   }
 
   private ttlSeconds(ctx: WriteContext): number {
@@ -141,13 +132,7 @@ export class RedisStore implements SessionStore {
 
   /** The value to store: the record's JSON (cookie first), with the user key when the index is used. */
   private encode(record: SessionRecord, userKey: string | null, json?: string): string {
-    let body = json !== undefined && json.startsWith('{"cookie":') ? json : undefined;
-    if (body === undefined) {
-      const ordered: SessionRecord = { cookie: record.cookie };
-      for (const k of Object.keys(record)) if (k !== 'cookie' && k !== USER_FIELD) ordered[k] = record[k];
-      body = JSON.stringify(ordered);
-    }
-    return userKey === null ? body : body.slice(0, -1) + `,"${USER_FIELD}":${JSON.stringify(userKey)}}`;
+    return recordJson(record, json, userKey);
   }
 
   private async reindex(sid: string, before: string | null, after: string | null, expiresAt: number): Promise<void> {
@@ -275,24 +260,15 @@ export class RedisStore implements SessionStore {
   async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
     const key = this.lockKey(sid);
     const token = randomBytes(16).toString('hex');
-    const deadline = Date.now() + opts.waitMs;
-    let delay = 5;
-    for (;;) {
-      const ok = await this.client.set(key, token, 'PX', Math.max(1, Math.round(opts.ttlMs)), 'NX');
-      if (ok === 'OK') {
-        let released = false;
-        return {
-          release: async () => {
-            if (released) return;
-            released = true;
-            await this.script(RELEASE_SCRIPT, [key], [token]);
-          },
-        };
-      }
-      if (Date.now() >= deadline) throw new LockTimeoutError(opts.waitMs);
-      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
-      delay = Math.min(delay * 2, 50);
-    }
+    await pollLock(async () => (await this.client.set(key, token, 'PX', Math.max(1, Math.round(opts.ttlMs)), 'NX')) === 'OK', opts.waitMs);
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.script(RELEASE_SCRIPT, [key], [token]);
+      },
+    };
   }
 
   async listUser(userKey: string): Promise<UserSessionInfo[]> {
@@ -314,8 +290,7 @@ export class RedisStore implements SessionStore {
         continue;
       }
       if (parsed.userKey !== userKey || this.expired(parsed.record)) continue;
-      const meta = parsed.record.__sess as { createdAt?: number } | undefined;
-      out.push({ id: sid, createdAt: meta?.createdAt ?? null, lastSeenAt: null, expiresAt: Number(entries[i + 1]), record: parsed.record });
+      out.push(userSessionInfo(sid, parsed.record, Number(entries[i + 1])));
     }
     return out;
   }

@@ -11,7 +11,7 @@
 /** Default key prefix (connect-redis's). */
 export const DEFAULT_PREFIX = 'sess:';
 /** Key inside the JSON under which the per-user index remembers a session's user. */
-export const USER_FIELD = '__sessUser';
+export { USER_FIELD } from '@sess/core';
 
 /** Escape Redis glob characters so a prefix matches only itself in SCAN MATCH. */
 export function escapeGlob(s: string): string {

@@ -1,0 +1,136 @@
+/**
+ * Pieces every sess store needs, for store authors: decoding a stored record, the cookie's expiry, the
+ * stored JSON, the per-user listing entry, a lock-polling loop and the jittered prune timer.
+ */
+import type { SessionRecord, UserSessionInfo } from './contract.js';
+import { BadDataError, LockTimeoutError } from './errors.js';
+
+/** The key sess stores keep the per-user index's user key under, inside the stored JSON. */
+export const USER_FIELD = '__sessUser';
+
+/**
+ * A stored value as a session record: a JSON string (or Buffer), or an already parsed object. A value that
+ * is not JSON, or not an object with a `cookie` object, is a `BadDataError` naming the backend, never the id.
+ */
+export function decodeRecord(value: unknown, backend: string): SessionRecord {
+  let raw: unknown = value;
+  if (typeof raw === 'string' || Buffer.isBuffer(raw)) {
+    try {
+      raw = JSON.parse(String(raw));
+    } catch (err) {
+      throw new BadDataError(`a ${backend} session value is not valid JSON`, { cause: err });
+    }
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof (raw as SessionRecord).cookie !== 'object' || (raw as SessionRecord).cookie === null) {
+    throw new BadDataError(`a ${backend} session value is not a session record`);
+  }
+  return raw as SessionRecord;
+}
+
+/** Remove and return the user key a store kept in the record (`__sessUser`), or null. */
+export function takeUserKey(record: SessionRecord): string | null {
+  const userKey = typeof record[USER_FIELD] === 'string' ? (record[USER_FIELD] as string) : null;
+  delete record[USER_FIELD];
+  return userKey;
+}
+
+/** True when the record's `cookie.expires` is at or before `now` (a browser-session cookie never is). */
+export function cookieExpired(record: SessionRecord, now = Date.now()): boolean {
+  const e = record.cookie.expires;
+  if (e == null) return false;
+  const t = new Date(e as string).getTime();
+  return !Number.isNaN(t) && t <= now;
+}
+
+/**
+ * The JSON to store: `json` when core already serialised the record (cookie first), else the record
+ * serialised with `cookie` first, as express-session stores it; `__sessUser` appended when `userKey` is given.
+ */
+export function recordJson(record: SessionRecord, json?: string, userKey: string | null = null): string {
+  let body = json !== undefined && json.startsWith('{"cookie":') ? json : undefined;
+  if (body === undefined) {
+    const ordered: SessionRecord = { cookie: record.cookie };
+    for (const k of Object.keys(record)) if (k !== 'cookie' && k !== USER_FIELD) ordered[k] = record[k];
+    body = JSON.stringify(ordered);
+  }
+  return userKey === null ? body : body.slice(0, -1) + `,"${USER_FIELD}":${JSON.stringify(userKey)}}`;
+}
+
+/**
+ * One entry of `listUser()`: creation time from sess's `__sess` bookkeeping, and the last time it was seen,
+ * derived from the expiry (every write and touch sets it to "now + maxAge").
+ */
+export function userSessionInfo(id: string, record: SessionRecord, expiresAt: number | null): UserSessionInfo {
+  const meta = record.__sess as { createdAt?: number } | undefined;
+  const cookieExpiry = record.cookie.expires ? new Date(record.cookie.expires as string).getTime() : NaN;
+  const expiry = Number.isNaN(cookieExpiry) ? expiresAt : cookieExpiry;
+  const maxAge = record.cookie.originalMaxAge;
+  return {
+    id,
+    createdAt: typeof meta?.createdAt === 'number' ? meta.createdAt : null,
+    lastSeenAt: typeof maxAge === 'number' && expiry !== null ? expiry - maxAge : null,
+    expiresAt: expiry,
+    record,
+  };
+}
+
+/**
+ * Call `attempt` until it resolves true, backing off from 5 ms to 50 ms, for at most `waitMs`; then a
+ * `LockTimeoutError`.
+ */
+export async function pollLock(attempt: () => Promise<boolean>, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  let delay = 5;
+  for (;;) {
+    if (await attempt()) return;
+    if (Date.now() >= deadline) throw new LockTimeoutError(waitMs);
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/**
+ * A periodic job that never keeps the process alive: each run waits 50% to 150% of `intervalMs` (so
+ * instances spread out), failures go to `onError` and the job goes on.
+ */
+export class PruneTimer {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly run: () => Promise<unknown>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Schedule the next run (no-op when one is scheduled or the timer is stopped). */
+  start(): this {
+    if (this.stopped || this.timer) return this;
+    const delay = Math.ceil(this.intervalMs / 2 + this.intervalMs * Math.random());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.run()
+        .catch(this.onError)
+        .finally(() => this.start());
+    }, delay);
+    this.timer.unref();
+    return this;
+  }
+
+  /** True while a run is scheduled. */
+  get scheduled(): boolean {
+    return this.timer !== null;
+  }
+
+  /** The scheduled timer, if any (for tests: it is unref'd). */
+  get handle(): NodeJS.Timeout | null {
+    return this.timer;
+  }
+
+  /** Stop for good. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
