@@ -67,6 +67,11 @@ interface MySQLError {
 
 type Row = mysql.RowDataPacket;
 
+/** The callback pool inside a mysql2 promise pool. */
+interface CallbackPool {
+  execute(sql: string, values: unknown[], cb: (err: unknown, result: unknown) => void): void;
+}
+
 /**
  * MySQL / MariaDB session store on mysql2, in the table layout express-mysql-session uses
  * (`session_id`, `expires` epoch seconds, `data` JSON text), so users can switch either way without
@@ -156,11 +161,14 @@ export class MySQLStore implements SessionStore {
     return this.ready;
   }
 
+  private initialised = false;
+
   private async setUp(): Promise<void> {
     if (this.createTable) await this.pool.query(this.sql.create);
     const [rows] = await this.pool.query<Row[]>(this.sql.columnSize, [this.tableName, this.dataColumn]);
     const n = Number(rows[0]?.n);
     if (Number.isFinite(n) && n > 0) this.maxBytes = n;
+    this.initialised = true;
   }
 
   private userTableSeen = false;
@@ -185,7 +193,15 @@ export class MySQLStore implements SessionStore {
 
   /** Run a statement (a server-side prepared statement, cached per connection), with refusals typed. */
   private async run<T extends Row[] | mysql.ResultSetHeader>(text: string, values: unknown[]): Promise<T> {
-    await this.init();
+    if (this.ready === null || !this.initialised) await this.init();
+    // The promise pool's own wrapper captures a stack trace for every query; the callback pool under it
+    // does not, and the error is typed here anyway.
+    const raw = (this.pool as unknown as { pool?: CallbackPool }).pool;
+    if (raw && typeof raw.execute === 'function') {
+      return new Promise<T>((resolve, reject) => {
+        raw.execute(text, values, (err, result) => (err ? reject(this.typed(err)) : resolve(result as T)));
+      });
+    }
     try {
       const [result] = await this.pool.execute<T>(text, values as never);
       return result;

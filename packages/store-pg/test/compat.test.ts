@@ -4,37 +4,16 @@
  * server TimeZones (expiry is written and compared the same way by both).
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import expressSession from 'express-session';
 import connectPgSimple from 'connect-pg-simple';
 import pg from 'pg';
 import session from '@sess/core';
 import { PgStore } from '@sess/store-pg';
 import { serviceTest, urls } from '../../conformance/test/services';
+import { countingApp as app, serve } from '../../conformance/test/http';
 
 const svc = serviceTest('pg');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
-
-function app(mw: express.RequestHandler) {
-  const a = express();
-  a.use(mw);
-  a.get('/count', (req, res) => {
-    const s = req.session as unknown as Record<string, number | string>;
-    s.count = ((s.count as number) || 0) + 1;
-    s.name = 'Zoë 🍪';
-    res.send(String(s.count));
-  });
-  a.get('/peek', (req, res) => res.send(String((req.session as unknown as Record<string, number>).count ?? 'none')));
-  return a;
-}
-
-async function serve(a: express.Express) {
-  const server = http.createServer(a);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 if (!svc.available) {
   svc.missing('connect-pg-simple migration');

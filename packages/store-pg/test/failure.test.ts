@@ -4,59 +4,14 @@
  * typed errors within the store timeout, never hang, and the pool recovers by itself.
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import pg from 'pg';
-import session from '@sess/core';
 import { PgStore } from '@sess/store-pg';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { startProxy, type Proxy } from '../../conformance/test/proxy';
+import { startProxy } from '../../conformance/test/proxy';
+import { failureApp as app, serve, timed, until200, viaProxy } from '../../conformance/test/http';
 
 const svc = serviceTest('pg');
 const table = `sess_failure_${process.pid}`;
-
-function app(store: PgStore) {
-  const a = express();
-  a.use(session({ secret: 's', resave: false, saveUninitialized: false, store, storeTimeout: 800, saveBeforeSend: true, cookie: { maxAge: 60_000 } }));
-  a.get('/login', (req, res) => {
-    (req.session as unknown as Record<string, string>).user = 'ann';
-    res.send('in');
-  });
-  a.get('/me', (req, res) => res.send(String((req.session as unknown as Record<string, string>).user ?? 'anon')));
-  a.use(((err, _req, res, _next) => res.status(err.status ?? 500).send(String(err.code))) as express.ErrorRequestHandler);
-  return a;
-}
-
-async function serve(a: express.Express) {
-  const server = http.createServer(a);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
-async function timed(url: string, cookie?: string) {
-  const t0 = Date.now();
-  const res = await fetch(url, { headers: cookie ? { cookie } : {} });
-  const body = await res.text();
-  const set = res.headers.getSetCookie().find((c) => c.startsWith('connect.sid='));
-  return { status: res.status, body, ms: Date.now() - t0, cookie: set?.split(';')[0] };
-}
-
-async function until200(url: string, cookie?: string) {
-  let r: Awaited<ReturnType<typeof timed>> | undefined;
-  for (let i = 0; i < 50 && r?.status !== 200; i++) {
-    r = await timed(url, cookie);
-    if (r.status !== 200) await new Promise((res) => setTimeout(res, 200));
-  }
-  return r!;
-}
-
-function viaProxy(proxy: Proxy): string {
-  const u = new URL(urls.pg);
-  u.hostname = '127.0.0.1';
-  u.port = String(proxy.port);
-  return u.toString();
-}
 
 if (!svc.available) {
   svc.missing('PgStore failure tests');
@@ -71,7 +26,7 @@ if (!svc.available) {
     test('down at start, then up: 503 within the store timeout, then it works without a restart', async () => {
       const u = new URL(urls.pg);
       const proxy = await startProxy(u.hostname, Number(u.port || 5432), true);
-      const store = new PgStore({ connectionString: viaProxy(proxy), tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
+      const store = new PgStore({ connectionString: viaProxy(urls.pg, proxy), tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
       const srv = await serve(app(store));
       const down = await timed(srv.url + '/login');
       expect(down.status).toBe(503);
@@ -89,7 +44,7 @@ if (!svc.available) {
     test('gone mid-traffic, then back: typed errors meanwhile, the same sessions work again after', async () => {
       const u = new URL(urls.pg);
       const proxy = await startProxy(u.hostname, Number(u.port || 5432));
-      const store = new PgStore({ connectionString: viaProxy(proxy), tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
+      const store = new PgStore({ connectionString: viaProxy(urls.pg, proxy), tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
       const srv = await serve(app(store));
       const login = await timed(srv.url + '/login');
       expect(login.status).toBe(200);
@@ -130,7 +85,7 @@ if (!svc.available) {
     test('stalled connection (the server answers nothing): StoreTimeoutError in time, then recovery', async () => {
       const u = new URL(urls.pg);
       const proxy = await startProxy(u.hostname, Number(u.port || 5432));
-      const store = new PgStore({ connectionString: viaProxy(proxy), tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
+      const store = new PgStore({ connectionString: viaProxy(urls.pg, proxy), tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
       const srv = await serve(app(store));
       const login = await timed(srv.url + '/login');
       proxy.stall();
