@@ -3,12 +3,11 @@
  * resets every connection and refuses new ones), or stalled (the proxy forwards nothing). Requests get
  * typed errors within the store timeout, never hang, and the pool recovers by itself.
  */
-import { afterAll, describe, expect, test } from '@jest/globals';
+import { afterAll, describe } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import { MongoStore } from '@sess/store-mongo';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { startProxy } from '../../conformance/test/proxy';
-import { failureApp as app, serve, timed, until200, viaProxy } from '../../conformance/test/http';
+import { proxyFailureTests } from '../../conformance/test/failures';
 
 const svc = serviceTest('mongo');
 const table = `sess_failure_${process.pid}`;
@@ -23,62 +22,6 @@ if (!svc.available) {
   });
 
   describe('MongoDB failures give typed errors in time, then recovery', () => {
-    test('down at start, then up: 503 within the store timeout, then it works without a restart', async () => {
-      const u = new URL(urls.mongo);
-      const proxy = await startProxy(u.hostname, Number(u.port || 27017), true);
-      const store = new MongoStore({ url: viaProxy(urls.mongo, proxy), collectionName: table, autoRemove: 'disabled', clientOptions: { serverSelectionTimeoutMS: 600 } });
-      const srv = await serve(app(store));
-      const down = await timed(srv.url + '/login');
-      expect(down.status).toBe(503);
-      expect(['SESS_STORE', 'SESS_STORE_TIMEOUT']).toContain(down.body);
-      expect(down.ms).toBeLessThan(2000);
-      await proxy.up();
-      const ok = await until200(srv.url + '/login');
-      expect(ok.status).toBe(200);
-      expect((await timed(srv.url + '/me', ok.cookie)).body).toBe('ann');
-      await srv.close();
-      await store.close();
-      await proxy.close();
-    }, 60_000);
-
-    test('gone mid-traffic, then back: typed errors meanwhile, the same sessions work again after', async () => {
-      const u = new URL(urls.mongo);
-      const proxy = await startProxy(u.hostname, Number(u.port || 27017));
-      const store = new MongoStore({ url: viaProxy(urls.mongo, proxy), collectionName: table, autoRemove: 'disabled', clientOptions: { serverSelectionTimeoutMS: 600 } });
-      const srv = await serve(app(store));
-      const login = await timed(srv.url + '/login');
-      expect(login.status).toBe(200);
-      await proxy.down();
-      const during = await Promise.all(Array.from({ length: 5 }, () => timed(srv.url + '/me', login.cookie)));
-      for (const r of during) {
-        expect(r.status).toBe(503);
-        expect(['SESS_STORE', 'SESS_STORE_TIMEOUT']).toContain(r.body);
-        expect(r.ms).toBeLessThan(2000);
-      }
-      await proxy.up();
-      const after = await until200(srv.url + '/me', login.cookie);
-      expect(after.body).toBe('ann');
-      await srv.close();
-      await store.close();
-      await proxy.close();
-    }, 60_000);
-
-    test('stalled connection (the server answers nothing): StoreTimeoutError in time, then recovery', async () => {
-      const u = new URL(urls.mongo);
-      const proxy = await startProxy(u.hostname, Number(u.port || 27017));
-      const store = new MongoStore({ url: viaProxy(urls.mongo, proxy), collectionName: table, autoRemove: 'disabled', clientOptions: { serverSelectionTimeoutMS: 600 } });
-      const srv = await serve(app(store));
-      const login = await timed(srv.url + '/login');
-      proxy.stall();
-      const stalled = await timed(srv.url + '/me', login.cookie);
-      expect(stalled.status).toBe(503);
-      expect(stalled.body).toBe('SESS_STORE_TIMEOUT');
-      expect(stalled.ms).toBeLessThan(2000);
-      proxy.resume();
-      expect((await until200(srv.url + '/me', login.cookie)).body).toBe('ann');
-      await srv.close();
-      await store.close();
-      await proxy.close();
-    }, 60_000);
+    proxyFailureTests({ url: urls.mongo, defaultPort: 27017, make: (url) => new MongoStore({ url, collectionName: table, autoRemove: 'disabled', clientOptions: { serverSelectionTimeoutMS: 600 } }) });
   });
 }
