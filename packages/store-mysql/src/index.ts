@@ -183,7 +183,7 @@ export class MySQLStore implements SessionStore {
   /** The index table, created on first use of the per-user index. */
   private ensureUsers(): Promise<void> {
     if (!this.usersReady) {
-      this.usersReady = (this.createTable ? this.pool.query(this.sql.createUsers).then(() => undefined) : Promise.resolve()).catch((err) => {
+      this.usersReady = (this.createTable ? this.pool.query(this.sql.createUsers).then(() => void (this.userTableSeen = true)) : Promise.resolve()).catch((err) => {
         this.usersReady = null;
         throw this.typed(err);
       });
@@ -193,7 +193,7 @@ export class MySQLStore implements SessionStore {
 
   /** Run a statement (a server-side prepared statement, cached per connection), with refusals typed. */
   private async run<T extends Row[] | mysql.ResultSetHeader>(text: string, values: unknown[]): Promise<T> {
-    if (this.ready === null || !this.initialised) await this.init();
+    if (!this.initialised) await this.init();
     // The promise pool's own wrapper captures a stack trace for every query; the callback pool under it
     // does not, and the error is typed here anyway.
     const raw = (this.pool as unknown as { pool?: CallbackPool }).pool;

@@ -252,10 +252,10 @@ export class PgStore implements SessionStore {
     const unset = p.unset.filter((k) => k !== 'cookie' && !(k in set));
     const values: unknown[] = [sid, JSON.stringify(set), unset, toSeconds(ctx.expires), nowSeconds()];
     let text: string;
-    if (ctx.userKey === undefined) text = this.sql.patch('keep');
-    else if (ctx.userKey === null) text = this.sql.patch('unset');
+    if (ctx.userKey === undefined) text = this.sql.patch.keep;
+    else if (ctx.userKey === null) text = this.sql.patch.unset;
     else {
-      text = this.sql.patch('set');
+      text = this.sql.patch.set;
       values.push(ctx.userKey);
     }
     const { rows } = await this.query<{ n: number }>(text, values);

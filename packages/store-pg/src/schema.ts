@@ -49,14 +49,7 @@ export function statements(table: string, users: string, pkey: string, expireInd
     // Expiry and the stored cookie; the data after the cookie is kept as stored (text splice when the
     // JSON starts with a flat cookie object, else a key-by-key rebuild in the stored order).
     touch: `UPDATE ${table} SET expire = to_timestamp($2), sess = CASE WHEN substring(sess::text from $4) IS NOT NULL THEN ('{"cookie":' || $3 || substr(sess::text, length(substring(sess::text from $4)) + 1))::json ELSE (SELECT json_object_agg(e.key, CASE WHEN e.key = 'cookie' THEN $3::json ELSE e.value END ORDER BY e.ord) FROM json_each(sess) WITH ORDINALITY AS e(key, value, ord)) END WHERE sid = $1 AND expire >= to_timestamp($5)`,
-    // One statement: existing keys in their stored order (replaced in place when set, dropped when
-    // unset), then new keys in the patch's order. $2 holds the cookie and every key to set.
-    patch: (userClause: 'keep' | 'set' | 'unset') => {
-      const update = `UPDATE ${table} AS t SET expire = to_timestamp($4), sess = (SELECT json_object_agg(x.k, x.v ORDER BY x.o1, x.o2) FROM (SELECT e.key AS k, COALESCE(p.value, e.value) AS v, 0 AS o1, e.ord AS o2 FROM json_each(t.sess) WITH ORDINALITY AS e(key, value, ord) LEFT JOIN json_each($2::json) AS p ON p.key = e.key WHERE e.key <> ALL($3::text[]) UNION ALL SELECT p.key, p.value, 1, p.ord FROM json_each($2::json) WITH ORDINALITY AS p(key, value, ord) WHERE NOT EXISTS (SELECT 1 FROM json_each(t.sess) AS e2 WHERE e2.key = p.key)) AS x) WHERE t.sid = $1 AND t.expire >= to_timestamp($5) RETURNING t.sid`;
-      if (userClause === 'keep') return `WITH s AS (${update}) SELECT count(*)::int AS n FROM s`;
-      if (userClause === 'set') return `WITH s AS (${update}), u AS (INSERT INTO ${users} (sid, user_key) SELECT sid, $6 FROM s ON CONFLICT (sid) DO UPDATE SET user_key = EXCLUDED.user_key) SELECT count(*)::int AS n FROM s`;
-      return `WITH s AS (${update}), u AS (DELETE FROM ${users} WHERE sid IN (SELECT sid FROM s)) SELECT count(*)::int AS n FROM s`;
-    },
+    patch: patchStatements(table, users),
     all: `SELECT sid, sess FROM ${table} WHERE expire >= to_timestamp($1)`,
     length: `SELECT count(*)::int AS n FROM ${table} WHERE expire > to_timestamp($1)`,
     clear: `DELETE FROM ${table}`,
@@ -67,6 +60,20 @@ export function statements(table: string, users: string, pkey: string, expireInd
     pruneUsers: `DELETE FROM ${users} AS u WHERE NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE t.sid = u.sid)`,
     tryLock: 'SELECT pg_try_advisory_lock($1::int, $2::int) AS ok',
     unlock: 'SELECT pg_advisory_unlock($1::int, $2::int) AS ok',
+  };
+}
+
+/**
+ * The atomic patch, one statement: existing keys in their stored order (replaced in place when set,
+ * dropped when unset), then new keys in the patch's order. $2 holds the cookie and every key to set; the
+ * user index row is kept, set ($6) or removed in the same statement.
+ */
+function patchStatements(table: string, users: string) {
+  const update = `UPDATE ${table} AS t SET expire = to_timestamp($4), sess = (SELECT json_object_agg(x.k, x.v ORDER BY x.o1, x.o2) FROM (SELECT e.key AS k, COALESCE(p.value, e.value) AS v, 0 AS o1, e.ord AS o2 FROM json_each(t.sess) WITH ORDINALITY AS e(key, value, ord) LEFT JOIN json_each($2::json) AS p ON p.key = e.key WHERE e.key <> ALL($3::text[]) UNION ALL SELECT p.key, p.value, 1, p.ord FROM json_each($2::json) WITH ORDINALITY AS p(key, value, ord) WHERE NOT EXISTS (SELECT 1 FROM json_each(t.sess) AS e2 WHERE e2.key = p.key)) AS x) WHERE t.sid = $1 AND t.expire >= to_timestamp($5) RETURNING t.sid`;
+  return {
+    keep: `WITH s AS (${update}) SELECT count(*)::int AS n FROM s`,
+    set: `WITH s AS (${update}), u AS (INSERT INTO ${users} (sid, user_key) SELECT sid, $6 FROM s ON CONFLICT (sid) DO UPDATE SET user_key = EXCLUDED.user_key) SELECT count(*)::int AS n FROM s`,
+    unset: `WITH s AS (${update}), u AS (DELETE FROM ${users} WHERE sid IN (SELECT sid FROM s)) SELECT count(*)::int AS n FROM s`,
   };
 }
 

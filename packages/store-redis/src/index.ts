@@ -121,18 +121,8 @@ export class RedisStore implements SessionStore {
     return { record, userKey: takeUserKey(record) };
   }
 
-  /** Expired by its cookie (Redis TTLs are whole seconds; the cookie is exact). */
-  private expired(record: SessionRecord): boolean {
-    return cookieExpired(record);
-  }
-
   private ttlSeconds(ctx: WriteContext): number {
     return Math.ceil((ctx.expires.getTime() - Date.now()) / 1000);
-  }
-
-  /** The value to store: the record's JSON (cookie first), with the user key when the index is used. */
-  private encode(record: SessionRecord, userKey: string | null, json?: string): string {
-    return recordJson(record, json, userKey);
   }
 
   private async reindex(sid: string, before: string | null, after: string | null, expiresAt: number): Promise<void> {
@@ -149,21 +139,21 @@ export class RedisStore implements SessionStore {
     const value = await this.client.get(this.key(sid));
     if (value === null) return null;
     const { record } = this.parse(value);
-    return this.expired(record) ? null : record;
+    return cookieExpired(record) ? null : record;
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
     const key = this.key(sid);
     const ttl = this.ttlSeconds(ctx);
     if (ctx.userKey === undefined) {
-      const value = this.encode(record, null, ctx.json); // throws (BigInt, cycles) before any write
+      const value = recordJson(record, ctx.json); // throws (BigInt, cycles) before any write
       if (ttl <= 0) await this.client.del(key);
       else await this.client.set(key, value, 'EX', ttl);
       return;
     }
     const userKey = ctx.userKey;
     if (userKey !== null) this.indexed = true;
-    const value = this.encode(record, userKey, ctx.json);
+    const value = recordJson(record, ctx.json, userKey);
     const old = ttl <= 0 ? await this.client.getdel(key) : await this.client.set(key, value, 'EX', ttl, 'GET');
     let before: string | null = null;
     if (old !== null) {
@@ -194,7 +184,7 @@ export class RedisStore implements SessionStore {
       const cur = await this.client.get(key);
       if (cur === null) return null;
       const parsed = this.parse(cur);
-      if (this.expired(parsed.record)) return null;
+      if (cookieExpired(parsed.record)) return null;
       const out = next(parsed);
       if (!out) return parsed;
       if (out.ttl <= 0) {
@@ -227,7 +217,7 @@ export class RedisStore implements SessionStore {
       }
       return;
     }
-    const prev = await this.update(sid, (cur) => ({ value: this.encode({ ...cur.record, cookie: record.cookie }, cur.userKey), ttl }));
+    const prev = await this.update(sid, (cur) => ({ value: recordJson({ ...cur.record, cookie: record.cookie }, undefined, cur.userKey), ttl }));
     if (prev?.userKey) await this.reindex(sid, prev.userKey, prev.userKey, ctx.expires.getTime());
   }
 
@@ -249,7 +239,7 @@ export class RedisStore implements SessionStore {
       for (const k of p.unset) delete next[k];
       for (const k of Object.keys(p.set)) next[k] = p.set[k];
       userKey = ctx.userKey === undefined ? cur.userKey : ctx.userKey;
-      return { value: this.encode(next, userKey), ttl };
+      return { value: recordJson(next, undefined, userKey), ttl };
     });
     if (!prev) return false;
     if (prev.userKey !== null || userKey !== null) await this.reindex(sid, prev.userKey, ttl > 0 ? userKey : null, ctx.expires.getTime());
@@ -289,7 +279,7 @@ export class RedisStore implements SessionStore {
       } catch {
         continue;
       }
-      if (parsed.userKey !== userKey || this.expired(parsed.record)) continue;
+      if (parsed.userKey !== userKey || cookieExpired(parsed.record)) continue;
       out.push(userSessionInfo(sid, parsed.record, Number(entries[i + 1])));
     }
     return out;
@@ -333,7 +323,7 @@ export class RedisStore implements SessionStore {
       if (value === null) continue;
       try {
         const { record } = this.parse(value);
-        if (!this.expired(record)) out[sid] = record;
+        if (!cookieExpired(record)) out[sid] = record;
       } catch {
         // not a session value: left out
       }

@@ -3,9 +3,6 @@
  * and prefix served by express-session + connect-redis and by @sess/core + RedisStore in turn.
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import expressSession from 'express-session';
 import { RedisStore as ConnectRedis } from 'connect-redis';
 import { createClient } from 'redis';
@@ -13,27 +10,10 @@ import { Redis } from 'ioredis';
 import session from '@sess/core';
 import { RedisStore } from '@sess/store-redis';
 import { serviceTest, urls } from '../../conformance/test/services';
+import { countingApp as app, serve } from '../../conformance/test/http';
 
 const svc = serviceTest('redis');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
-
-function app(mw: express.RequestHandler) {
-  const a = express();
-  a.use(mw);
-  a.get('/count', (req, res) => {
-    const s = req.session as unknown as Record<string, number | string>;
-    s.count = ((s.count as number) || 0) + 1;
-    s.name = 'Zoë 🍪';
-    res.send(String(s.count));
-  });
-  return a;
-}
-
-async function serve(a: express.Express) {
-  const server = http.createServer(a);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 if (!svc.available) {
   svc.missing('connect-redis migration');
