@@ -65,3 +65,46 @@ export function countingApp(mw: express.RequestHandler): express.Express {
   a.get('/peek', (req, res) => res.send(String((req.session as unknown as Record<string, number>).count ?? 'none')));
   return a;
 }
+
+/**
+ * The migration case the incumbents' touch makes: connect-redis, connect-pg-simple, express-mysql-session
+ * and connect-mongo keep an unchanged session alive by moving only their own expiry, so a session used
+ * every day can have a stored cookie that expired long ago. Such a session must stay live through the
+ * switch, and one kept alive by sess's touches must stay live when switching back. `incumbent` and
+ * `ours` build the middleware for a cookie lifetime of `maxAge` ms (short, so the test can wait it out).
+ */
+export async function keptAliveByTouches(incumbent: (maxAge: number) => express.RequestHandler, ours: (maxAge: number) => express.RequestHandler, maxAge = 3000): Promise<void> {
+  const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+  const theirs = await serve(countingApp(incumbent(maxAge)));
+  const mine = await serve(countingApp(ours(maxAge)));
+  try {
+    const get = async (srv: { url: string }, path: string, cookie?: string) => {
+      const res = await fetch(srv.url + path, { headers: cookie ? { cookie } : {} });
+      const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+      return { body: await res.text(), cookie: set?.split(';')[0] };
+    };
+    const t0 = Date.now();
+    const first = await get(theirs, '/count');
+    if (first.body !== '1' || !first.cookie) throw new Error(`the incumbent did not start a session (${first.body})`);
+    const cookie = first.cookie;
+    await sleepUntil(t0 + maxAge / 2);
+    if ((await get(theirs, '/peek', cookie)).body !== '1') throw new Error('the incumbent lost its own session');
+    // The stored cookie has expired now; the incumbent's expiry (moved by that touch) has not.
+    await sleepUntil(t0 + maxAge + 500);
+    const read = await get(mine, '/peek', cookie);
+    if (read.body !== '1') throw new Error(`sess did not find a session the incumbent kept alive by touches (got ${read.body})`);
+    // And back: sess keeps it alive by touches past its stored cookie's expiry, the incumbent still finds it.
+    const t1 = Date.now();
+    if ((await get(mine, '/count', cookie)).body !== '2') throw new Error('sess could not update the session');
+    await sleepUntil(t1 + maxAge / 2);
+    if ((await get(mine, '/peek', cookie)).body !== '2') throw new Error('sess lost its own session');
+    await sleepUntil(t1 + maxAge + 500);
+    const back = await get(theirs, '/peek', cookie);
+    if (back.body !== '2') throw new Error(`the incumbent did not find a session sess kept alive by touches (got ${back.body})`);
+    const again = await get(mine, '/peek', cookie);
+    if (again.body !== '2') throw new Error(`sess did not find the session after the incumbent touched it again (got ${again.body})`);
+  } finally {
+    await theirs.close();
+    await mine.close();
+  }
+}

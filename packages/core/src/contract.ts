@@ -64,6 +64,13 @@ export interface SessionLock {
 export interface StoreCapabilities {
   /** `touch()` refreshes expiry without rewriting data. */
   touch: boolean;
+  /**
+   * Whether `touch()` also stores the cookie it is given (default `true`). `false` for a store whose touch,
+   * like its incumbent's, moves only its own expiry and reports it on read as `cookie.expires` (see
+   * `withStoreExpiry`); core then writes the whole record instead of touching when a cookie attribute other
+   * than its expiry changed (`req.session.cookie.maxAge = …`), so that change is not lost.
+   */
+  touchCookie?: boolean;
   /** `ids()`, `all()` and `length()` list live sessions. */
   enumerate: boolean;
   /** `clear()` removes every session of this store's namespace (and nothing else). */
@@ -93,7 +100,10 @@ export interface SessionStore {
   set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void>;
   /** Remove the record. Idempotent. */
   destroy(sid: string): Promise<void>;
-  /** Refresh the expiry (and the stored `cookie`) without rewriting data; never recreates a missing record. */
+  /**
+   * Refresh the expiry without rewriting data, and store `record.cookie` unless `capabilities.touchCookie`
+   * is false; never recreates a missing record.
+   */
   touch?(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void>;
   /** Ids of live sessions. */
   ids?(): Promise<string[]>;

@@ -116,6 +116,11 @@ export class StoreGateway {
     return typeof this.store.touch === 'function';
   }
 
+  /** Whether the store's touch stores the cookie too (false: only the expiry, see `touchCookie`). */
+  get touchStoresCookie(): boolean {
+    return this.store.capabilities.touchCookie !== false;
+  }
+
   touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
     return this.run('touch', sid, () => this.store.touch!(this.key(sid), record, ctx), 'touch');
   }

@@ -45,6 +45,14 @@ export function isSecure(req: Request, trustProxy: boolean | undefined): boolean
   return proto === 'https';
 }
 
+const COOKIE_ATTRIBUTES = ['originalMaxAge', 'partitioned', 'priority', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'] as const;
+
+/** The cookie's attributes other than its expiry, for stores whose touch does not store the cookie. */
+function cookieAttributes(c: object): string {
+  const r = c as Record<string, unknown>;
+  return JSON.stringify(COOKIE_ATTRIBUTES.map((k) => r[k] ?? null));
+}
+
 /** JSON of the session's application data (no cookie): what change detection compares. */
 function fingerprint(sess: Session): string {
   try {
@@ -75,6 +83,8 @@ export class Lifecycle implements SessionController {
   private metaDirty = false;
   private rotateDue = false;
   private storedExpires: number | undefined;
+  /** `cookieAttributes` of the loaded record, kept only for stores whose touch moves just the expiry. */
+  private loadedCookie: string | undefined;
   private baseline: Map<string, string> | undefined;
   private heldLock: SessionLock | undefined;
   private lockedId: string | undefined;
@@ -189,6 +199,7 @@ export class Lifecycle implements SessionController {
     // A new session carries its meta with its first save; it must not force one (saveUninitialized).
     this.metaDirty = false;
     this.storedExpires = undefined;
+    this.loadedCookie = undefined;
     this.baseline = undefined;
     if (asOriginal) {
       this.gw.emit('create', id);
@@ -226,6 +237,7 @@ export class Lifecycle implements SessionController {
     if (this.o.rotateEvery > 0 && (this.meta.rotatedAt ?? this.meta.createdAt) + this.o.rotateEvery <= now) this.rotateDue = true;
     const exp = record.cookie.expires;
     this.storedExpires = exp == null ? undefined : new Date(exp as string).getTime();
+    this.loadedCookie = this.gw.touchStoresCookie ? undefined : cookieAttributes(record.cookie);
     this.originalId = sid;
     this.originalFp = fingerprint(sess);
     if (!this.o.resave) {
@@ -486,6 +498,7 @@ export class Lifecycle implements SessionController {
     const rec = this.record(sess);
     const ctx = this.context(sess, rec, fp);
     this.metaDirty = false;
+    if (this.loadedCookie !== undefined) this.loadedCookie = cookieAttributes(rec.cookie);
     if (this.baseline && this.gw.canPatch && this.originalId === sess.id && this.cookieId === sess.id) {
       const patch = { set: {} as Record<string, unknown>, unset: [] as string[], cookie: rec.cookie };
       const now = this.snapshot(sess);
@@ -507,6 +520,11 @@ export class Lifecycle implements SessionController {
   }
 
   private touchStore(sess: Session): Promise<void> | undefined {
+    if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieAttributes(sess.cookie.data) !== this.loadedCookie) {
+      // This store's touch would keep only the new expiry: write the whole record so the change is kept.
+      log('cookie attributes changed and the store touches only the expiry: saving instead');
+      return this.save(sess);
+    }
     const target = this.expiry(sess).getTime();
     if (this.o.touchAfter > 0 && this.storedExpires !== undefined && target - this.storedExpires < this.o.touchAfter) {
       // Throttled: the store keeps its expiry; the cookie (if re-sent) says the same, so both agree.
@@ -529,6 +547,7 @@ export class Lifecycle implements SessionController {
     const rec = await this.gw.get(sess.id);
     if (!rec || !this.isLive(rec, Date.now())) throw new SessError(ErrorCodes.NO_SESSION, 'failed to load session: it expired or was destroyed', { status: 500 });
     this.install(rec, sess.id);
+    if (this.loadedCookie !== undefined) this.loadedCookie = cookieAttributes(rec.cookie);
     if (this.baseline) this.baseline = this.snapshot(this.req.session!);
   }
 

@@ -43,6 +43,23 @@ export function cookieExpired(record: SessionRecord, now = Date.now()): boolean 
 }
 
 /**
+ * The record as the store's own expiry sees it. connect-redis, connect-pg-simple, express-mysql-session and
+ * connect-mongo all touch a session by moving only their expiry (TTL, `expire`/`expires` column or field),
+ * so the stored `cookie.expires` of a session kept alive by touches goes stale while the session is live;
+ * sess stores with an expiry-only touch do the same. A store reads its expiry (`storeExpiresMs`, ms since
+ * the epoch) with the record and reports it as `cookie.expires` when it is later than the stored one by more
+ * than `slackMs` (the backend's rounding), so core neither drops a live session nor re-touches it for
+ * nothing. A browser-session cookie (no `expires`) is left as it is. Returns the same record.
+ */
+export function withStoreExpiry(record: SessionRecord, storeExpiresMs: number | null | undefined, slackMs = 1000): SessionRecord {
+  const e = record.cookie.expires;
+  if (e == null || storeExpiresMs == null || !Number.isFinite(storeExpiresMs)) return record;
+  const t = new Date(e as string).getTime();
+  if (Number.isNaN(t) || storeExpiresMs > t + slackMs) record.cookie.expires = new Date(storeExpiresMs).toISOString();
+  return record;
+}
+
+/**
  * The JSON to store: `json` when core already serialised the record (cookie first), else the record
  * serialised with `cookie` first, as express-session stores it; `__sessUser` appended when `userKey` is given.
  */

@@ -9,6 +9,7 @@ import {
   pollLock,
   recordJson,
   userSessionInfo,
+  withStoreExpiry,
   type SessionLock,
   type SessionPatch,
   type SessionRecord,
@@ -191,12 +192,17 @@ export class MongoStore implements SessionStore {
     return { $or: [{ expires: { $exists: false } }, { expires: { $gt: new Date() } }] };
   }
 
-  /** A document's record: string or embedded `session`, with sess's last-touch cookie when still current. */
+  /**
+   * A document's record: string or embedded `session`, with sess's last-touch cookie when still current.
+   * connect-mongo's touch moves only `expires`, so a session it kept alive can hold a cookie that expired
+   * long ago: the document's `expires` is then reported as the cookie's.
+   */
   private decode(doc: SessionDoc): SessionRecord {
     const record = decodeRecord(doc.session, 'MongoDB');
     const t = doc.sessTouch;
     if (t && doc.expires instanceof Date && t.expires instanceof Date && t.expires.getTime() === doc.expires.getTime()) record.cookie = t.cookie as unknown as SessionRecord['cookie'];
     if (record.cookie.expires instanceof Date) record.cookie.expires = record.cookie.expires.toISOString();
+    if (doc.expires instanceof Date) withStoreExpiry(record, doc.expires.getTime());
     return record;
   }
 

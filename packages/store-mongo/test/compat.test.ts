@@ -10,7 +10,7 @@ import { MongoClient } from 'mongodb';
 import session from '@sess/core';
 import { MongoStore } from '@sess/store-mongo';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { countingApp as app, serve } from '../../conformance/test/http';
+import { countingApp as app, keptAliveByTouches, serve } from '../../conformance/test/http';
 
 const svc = serviceTest('mongo');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
@@ -22,6 +22,15 @@ if (!svc.available) {
   afterAll(() => client.close());
 
   describe('layout shared with connect-mongo', () => {
+    test('a session kept alive only by touches (stored cookie expired, expires ahead) survives each switch', async () => {
+      const collectionName = `sesscompat_touch_${process.pid}`;
+      await keptAliveByTouches(
+        (maxAge) => expressSession({ ...opts, cookie: { maxAge }, store: ConnectMongo.create({ client, collectionName, autoRemove: 'disabled' }) }),
+        (maxAge) => session({ ...opts, cookie: { maxAge }, store: new MongoStore({ client, collectionName, autoRemove: 'disabled' }) }),
+      );
+      await client.db().collection(collectionName).drop();
+    });
+
     test.each([
       ['incumbent', true],
       ['sess', true],

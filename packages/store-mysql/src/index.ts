@@ -8,6 +8,7 @@ import {
   SessionTooLargeError,
   USER_FIELD,
   cookieExpired,
+  withStoreExpiry,
   decodeRecord,
   pollLock,
   recordJson,
@@ -21,7 +22,7 @@ import {
   type UserSessionInfo,
   type WriteContext,
 } from '@sess/core';
-import { COOKIE_PREFIX_RE, quoteIdent, statements, type ColumnNames, type Statements } from './schema.js';
+import { quoteIdent, statements, type ColumnNames, type Statements } from './schema.js';
 
 /** Options of {@link MySQLStore}. */
 export interface MySQLStoreOptions {
@@ -80,6 +81,7 @@ interface CallbackPool {
 export class MySQLStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,
+    touchCookie: false,
     enumerate: true,
     clear: true,
     shared: true,
@@ -230,9 +232,15 @@ export class MySQLStore implements SessionStore {
     return sid;
   }
 
-  private parse(value: unknown): Parsed {
+  /**
+   * A stored value as a record and its user key. With the row's `expires` (seconds) the record reports that
+   * expiry as its cookie's when it is later: touch moves only `expires`, here and in express-mysql-session.
+   */
+  private parse(value: unknown, expires?: unknown): Parsed {
     const record = decodeRecord(value, 'MySQL');
-    return { record, userKey: takeUserKey(record) };
+    const userKey = takeUserKey(record);
+    if (expires != null) withStoreExpiry(record, Number(expires) * 1000);
+    return { record, userKey };
   }
 
   /** The JSON to store (cookie first), with the user key when the index is used; refused when over the column's size. */
@@ -247,7 +255,7 @@ export class MySQLStore implements SessionStore {
   async get(sid: string): Promise<SessionRecord | null> {
     const rows = await this.run<Row[]>(this.sql.get, [this.check(sid), nowSeconds()]);
     if (rows.length === 0) return null;
-    const { record } = this.parse(rows[0]!.data);
+    const { record } = this.parse(rows[0]!.data, rows[0]!.expires);
     return cookieExpired(record) ? null : record;
   }
 
@@ -281,7 +289,7 @@ export class MySQLStore implements SessionStore {
       const rows = await this.run<Row[]>(this.sql.get, [sid, nowSeconds()]);
       if (rows.length === 0) return null;
       const stored = String(rows[0]!.data);
-      const parsed = this.parse(stored);
+      const parsed = this.parse(stored, rows[0]!.expires);
       if (cookieExpired(parsed.record)) return null;
       const out = next(parsed);
       const res = await this.run<mysql.ResultSetHeader>(this.sql.cas, [out.expires, out.value, sid, stored]);
@@ -291,19 +299,18 @@ export class MySQLStore implements SessionStore {
     throw new BadDataError(`session changed ${CAS_RETRIES} times while being updated: too much contention on one session`);
   }
 
-  /** Refresh `expires` and the stored cookie in one UPDATE; the data is kept as stored. Never recreates a row. */
-  async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+  /**
+   * Move `expires` only, as express-mysql-session does; the stored JSON is left as it is and `get` reports
+   * the new expiry (`capabilities.touchCookie` is false, so core saves instead when the cookie itself
+   * changed). Never recreates a missing or expired row.
+   */
+  async touch(sid: string, _record: SessionRecord, ctx: WriteContext): Promise<void> {
     this.check(sid);
     if (ctx.expires.getTime() <= Date.now()) {
       await this.destroy(sid);
       return;
     }
-    const expires = toSeconds(ctx.expires);
-    const cookie = JSON.stringify(record.cookie);
-    const res = await this.run<mysql.ResultSetHeader>(this.sql.touch, [expires, cookie, COOKIE_PREFIX_RE, sid, nowSeconds(), COOKIE_PREFIX_RE]);
-    if (res.affectedRows > 0) return;
-    // Not there, or stored in another shape (cookie not first): the compare-and-set path.
-    await this.update(sid, (cur) => ({ value: this.encode({ ...cur.record, cookie: record.cookie }, cur.userKey), expires }));
+    await this.run(this.sql.touch, [toSeconds(ctx.expires), sid, nowSeconds()]);
   }
 
   /** Apply a patch atomically: a compare-and-set UPDATE on the stored JSON, retried on conflict. */
@@ -373,7 +380,7 @@ export class MySQLStore implements SessionStore {
     for (const row of rows) {
       let parsed: Parsed;
       try {
-        parsed = this.parse(row.data);
+        parsed = this.parse(row.data, row.expires);
       } catch {
         continue;
       }
@@ -400,7 +407,7 @@ export class MySQLStore implements SessionStore {
     const out: Record<string, SessionRecord> = {};
     for (const row of rows) {
       try {
-        const { record } = this.parse(row.data);
+        const { record } = this.parse(row.data, row.expires);
         if (!cookieExpired(record)) out[String(row.sid)] = record;
       } catch {
         // not a session value: left out

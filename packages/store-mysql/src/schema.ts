@@ -25,23 +25,20 @@ export function quoteIdent(name: string, what: string): string {
   return '`' + name.replace(/`/g, '``') + '`';
 }
 
-/** A record whose JSON starts with a flat `"cookie"` object; touch swaps that prefix as text. */
-export const COOKIE_PREFIX_RE = '^[{]"cookie":[{]([^{}"]|"[^"\\\\]*")*[}]';
-
 /** Every statement the store runs, built once from the quoted names. */
 export function statements(table: string, users: string, c: { id: string; expires: string; data: string }) {
   return {
     create: `CREATE TABLE IF NOT EXISTS ${table} (${c.id} varchar(128) COLLATE utf8mb4_bin NOT NULL, ${c.expires} int(11) unsigned NOT NULL, ${c.data} mediumtext COLLATE utf8mb4_bin, PRIMARY KEY (${c.id}), KEY ${quoteIdent('expires', 'index')} (${c.expires})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     createUsers: `CREATE TABLE IF NOT EXISTS ${users} (${quoteIdent('session_id', 'column')} varchar(128) COLLATE utf8mb4_bin NOT NULL, ${quoteIdent('user_key', 'column')} varchar(255) COLLATE utf8mb4_bin NOT NULL, PRIMARY KEY (${quoteIdent('session_id', 'column')}), KEY ${quoteIdent('user_key', 'index')} (${quoteIdent('user_key', 'column')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     columnSize: `SELECT CHARACTER_OCTET_LENGTH AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
-    get: `SELECT ${c.data} AS data FROM ${table} WHERE ${c.id} = ? AND ${c.expires} >= ?`,
+    get: `SELECT ${c.data} AS data, ${c.expires} AS expires FROM ${table} WHERE ${c.id} = ? AND ${c.expires} >= ?`,
     upsert: `INSERT INTO ${table} (${c.id}, ${c.expires}, ${c.data}) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE ${c.expires} = VALUES(${c.expires}), ${c.data} = VALUES(${c.data})`,
     destroy: `DELETE FROM ${table} WHERE ${c.id} = ?`,
-    // Expiry and the stored cookie; the data after the cookie is kept as stored.
-    touch: `UPDATE ${table} SET ${c.expires} = ?, ${c.data} = CONCAT('{"cookie":', ?, SUBSTRING(${c.data}, CHAR_LENGTH(REGEXP_SUBSTR(${c.data}, ?)) + 1)) WHERE ${c.id} = ? AND ${c.expires} >= ? AND ${c.data} REGEXP ?`,
+    // Expiry only, as express-mysql-session's touch (the stored JSON is left alone; get reports this expiry).
+    touch: `UPDATE ${table} SET ${c.expires} = ? WHERE ${c.id} = ? AND ${c.expires} >= ?`,
     // Compare-and-set: the write lands only if the stored JSON is still what was read.
     cas: `UPDATE ${table} SET ${c.expires} = ?, ${c.data} = ? WHERE ${c.id} = ? AND ${c.data} = ?`,
-    all: `SELECT ${c.id} AS sid, ${c.data} AS data FROM ${table} WHERE ${c.expires} >= ?`,
+    all: `SELECT ${c.id} AS sid, ${c.data} AS data, ${c.expires} AS expires FROM ${table} WHERE ${c.expires} >= ?`,
     length: `SELECT COUNT(*) AS n FROM ${table} WHERE ${c.expires} > ?`,
     clear: `DELETE FROM ${table}`,
     clearUsers: `DELETE FROM ${users}`,

@@ -10,7 +10,7 @@ import mysqlCallback from 'mysql2';
 import session from '@sess/core';
 import { MySQLStore } from '@sess/store-mysql';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { countingApp as app, serve } from '../../conformance/test/http';
+import { countingApp as app, keptAliveByTouches, serve } from '../../conformance/test/http';
 
 const svc = serviceTest('mysql');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
@@ -66,6 +66,18 @@ if (!svc.available) {
       const expiresAt = new Date(data.cookie.expires).getTime() / 1000;
       expect(Math.abs(rows[0]!.expires - expiresAt)).toBeLessThanOrEqual(1);
       await admin.query(`DROP TABLE IF EXISTS \`${tableName}\`, \`${tableName}_by_user\``);
+    });
+
+    test('a session kept alive only by touches (stored cookie expired, expires ahead) survives each switch', async () => {
+      const schema = { tableName: `sesscompat_touch_${process.pid}` };
+      const theirs = new MySQLSession({ schema, clearExpired: false, endConnectionOnClose: false }, callbackPool);
+      await theirs.onReady();
+      const ours = new MySQLStore({ pool: callbackPool, schema, pruneSessionInterval: false });
+      await keptAliveByTouches(
+        (maxAge) => expressSession({ ...opts, cookie: { maxAge }, store: theirs }),
+        (maxAge) => session({ ...opts, cookie: { maxAge }, store: ours }),
+      );
+      await admin.query(`DROP TABLE IF EXISTS \`${schema.tableName}\`, \`${schema.tableName}_by_user\``);
     });
 
     test('custom table and column names are shared the same way', async () => {

@@ -93,21 +93,36 @@ if (!svc.available) {
     expect((await big.get('abc'))?.v).toBe('kept');
   });
 
-  test('touch changes the expiry and the cookie only; the rest of the stored JSON is kept byte for byte', async () => {
+  test('touch moves only expires, as express-mysql-session does: the stored JSON is kept byte for byte, get reports the new expiry', async () => {
     const store = make(`sess_touch_${process.pid}`);
     await store.init();
     const body = `{"cookie":{"originalMaxAge":60000,"expires":"${new Date(Date.now() + 60_000).toISOString()}","path":"/"},"b":  [1, 2],"a":{"x":"}"}}`;
     await pool.query(`INSERT INTO ${store.table} (session_id, expires, data) VALUES ('abc', ?, ?)`, [Math.ceil(Date.now() / 1000) + 60, body]);
-    const cookie = rec({}, 120_000).cookie;
-    await store.touch('abc', { cookie }, ctx(120_000));
+    const c = ctx(120_000);
+    await store.touch('abc', { cookie: rec({}, 120_000).cookie }, c);
     const [row] = await rows(`SELECT data, expires FROM ${store.table} WHERE session_id = 'abc'`);
-    expect(row!.data).toBe(`{"cookie":${JSON.stringify(cookie)},"b":  [1, 2],"a":{"x":"}"}}`);
-    expect(row!.expires).toBe(Math.ceil(new Date(cookie.expires as string).getTime() / 1000));
-    // A record that does not start with its cookie goes through compare-and-set: data kept, cookie new.
-    await pool.query(`UPDATE ${store.table} SET data = ? WHERE session_id = 'abc'`, ['{"a":1,"cookie":{"path":"/"},"z":2}']);
-    await store.touch('abc', { cookie }, ctx(120_000));
+    expect(row!.data).toBe(body);
+    expect(row!.expires).toBe(Math.ceil(c.expires.getTime() / 1000));
     const got = await store.get('abc');
-    expect(got).toMatchObject({ a: 1, z: 2, cookie: JSON.parse(JSON.stringify(cookie)) });
+    expect(got?.cookie.originalMaxAge).toBe(60000);
+    expect(got?.cookie.expires).toBe(new Date(row!.expires * 1000).toISOString());
+    expect((await store.all())['abc']?.cookie.expires).toBe(got?.cookie.expires);
+  });
+
+  test('a row kept alive by expiry-only touches (stored cookie long expired) is live, and can be patched', async () => {
+    const store = make(`sess_stale_${process.pid}`);
+    await store.set('abc', rec({ v: 1 }), { ...ctx(), userKey: 'u1' });
+    const expires = Math.ceil(Date.now() / 1000) + 600;
+    const stale = rec({ v: 1, __sessUser: 'u1' });
+    stale.cookie.expires = new Date(Date.now() - 3_600_000).toISOString();
+    await pool.query(`UPDATE ${store.table} SET data = ?, expires = ?`, [JSON.stringify(stale), expires]);
+    const got = await store.get('abc');
+    expect(got?.v).toBe(1);
+    expect(got?.cookie.expires).toBe(new Date(expires * 1000).toISOString());
+    expect(Object.keys(await store.all())).toEqual(['abc']);
+    expect((await store.listUser('u1')).map((s) => s.id)).toEqual(['abc']);
+    expect(await store.patch('abc', { set: { v: 2 }, unset: [], cookie: rec().cookie }, ctx())).toBe(true);
+    expect((await store.get('abc'))?.v).toBe(2);
   });
 
   test('every operation waits for the table; a missing table without createDatabaseTable is a typed error naming the fix', async () => {

@@ -7,6 +7,7 @@ import {
   PruneTimer,
   USER_FIELD,
   cookieExpired,
+  withStoreExpiry,
   decodeRecord,
   pollLock,
   recordJson,
@@ -20,7 +21,7 @@ import {
   type UserSessionInfo,
   type WriteContext,
 } from '@sess/core';
-import { COOKIE_PREFIX_RE, quoteIdent, statements, type Statements } from './schema.js';
+import { quoteIdent, statements, type Statements } from './schema.js';
 
 /** Options of {@link PgStore}. */
 export interface PgStoreOptions {
@@ -65,6 +66,7 @@ interface PgError {
 export class PgStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,
+    touchCookie: false,
     enumerate: true,
     clear: true,
     shared: true,
@@ -199,17 +201,20 @@ export class PgStore implements SessionStore {
     return sid;
   }
 
-  /** A stored `sess` value as a record (string or already parsed), without the index field. */
-  private decode(value: unknown): SessionRecord {
+  /**
+   * A stored `sess` value as a record (string or already parsed), without the index field, with the row's
+   * `expire` as its cookie expiry when that is later (a touch moves only `expire`, here and in connect-pg-simple).
+   */
+  private decode(value: unknown, expireMs: string | number): SessionRecord {
     const record = decodeRecord(value, 'PostgreSQL');
     takeUserKey(record);
-    return record;
+    return withStoreExpiry(record, Number(expireMs));
   }
 
   async get(sid: string): Promise<SessionRecord | null> {
-    const { rows } = await this.query<{ sess: unknown }>(this.sql.get, [this.check(sid), nowSeconds()]);
+    const { rows } = await this.query<{ sess: unknown; expire_ms: string | number }>(this.sql.get, [this.check(sid), nowSeconds()]);
     if (rows.length === 0) return null;
-    const record = this.decode(rows[0]!.sess);
+    const record = this.decode(rows[0]!.sess, rows[0]!.expire_ms);
     return cookieExpired(record) ? null : record;
   }
 
@@ -230,14 +235,18 @@ export class PgStore implements SessionStore {
     await this.query(this.sql.destroy, [this.check(sid)]);
   }
 
-  /** Refresh `expire` and the stored cookie in one UPDATE; the data is kept as stored. Never recreates a row. */
-  async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+  /**
+   * Move `expire` only, as connect-pg-simple does; the stored JSON is left as it is and `get` reports the
+   * new expiry (`capabilities.touchCookie` is false, so core saves instead when the cookie itself changed).
+   * Never recreates a missing or expired row.
+   */
+  async touch(sid: string, _record: SessionRecord, ctx: WriteContext): Promise<void> {
     this.check(sid);
     if (ctx.expires.getTime() <= Date.now()) {
       await this.destroy(sid);
       return;
     }
-    await this.query(this.sql.touch, [sid, toSeconds(ctx.expires), JSON.stringify(record.cookie), COOKIE_PREFIX_RE, nowSeconds()]);
+    await this.query(this.sql.touch, [sid, toSeconds(ctx.expires), nowSeconds()]);
   }
 
   /** Apply a patch in one UPDATE on the stored JSON; false (and nothing written) when the session is gone. */
@@ -300,7 +309,7 @@ export class PgStore implements SessionStore {
     for (const row of rows) {
       let record: SessionRecord;
       try {
-        record = this.decode(row.sess);
+        record = this.decode(row.sess, row.expire_ms);
       } catch {
         continue;
       }
@@ -315,11 +324,11 @@ export class PgStore implements SessionStore {
   }
 
   async all(): Promise<Record<string, SessionRecord>> {
-    const { rows } = await this.query<{ sid: string; sess: unknown }>(this.sql.all, [nowSeconds()]);
+    const { rows } = await this.query<{ sid: string; sess: unknown; expire_ms: string | number }>(this.sql.all, [nowSeconds()]);
     const out: Record<string, SessionRecord> = {};
     for (const row of rows) {
       try {
-        const record = this.decode(row.sess);
+        const record = this.decode(row.sess, row.expire_ms);
         if (!cookieExpired(record)) out[row.sid] = record;
       } catch {
         // not a session value: left out

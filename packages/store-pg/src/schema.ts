@@ -23,15 +23,11 @@ export function quoteIdent(name: string, what: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
 }
 
-/**
- * A record whose JSON starts with a flat `"cookie"` object (as every record express-session and sess
- * write does). Touch swaps that prefix as text, so the rest of the JSON is kept byte for byte.
- */
-export const COOKIE_PREFIX_RE = '^\\{"cookie":\\{(?:[^{}"]|"[^"\\\\]*")*\\}';
-
 /** Every statement the store runs, built once from the quoted names. */
 export function statements(table: string, users: string, pkey: string, expireIndex: string, usersIndex: string) {
   const now = 'to_timestamp($NOW)';
+  // The expiry in ms since the epoch, read back the way it was written (through the session's TimeZone).
+  const expireMs = 'extract(epoch from expire::timestamptz) * 1000 AS expire_ms';
   return {
     exists: 'SELECT to_regclass($1::text) AS t, to_regclass($2::text) AS u',
     create: [
@@ -40,21 +36,20 @@ export function statements(table: string, users: string, pkey: string, expireInd
       `CREATE TABLE IF NOT EXISTS ${users} ("sid" varchar NOT NULL PRIMARY KEY, "user_key" text NOT NULL)`,
       `CREATE INDEX IF NOT EXISTS ${usersIndex} ON ${users} ("user_key")`,
     ],
-    get: `SELECT sess FROM ${table} WHERE sid = $1 AND expire >= ${now.replace('$NOW', '$2')}`,
+    get: `SELECT sess, ${expireMs} FROM ${table} WHERE sid = $1 AND expire >= ${now.replace('$NOW', '$2')}`,
     upsert: `INSERT INTO ${table} (sess, expire, sid) VALUES ($1, to_timestamp($2), $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire`,
     upsertIndexed: `WITH s AS (INSERT INTO ${table} (sess, expire, sid) VALUES ($1, to_timestamp($2), $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire RETURNING sid) INSERT INTO ${users} (sid, user_key) SELECT sid, $4 FROM s ON CONFLICT (sid) DO UPDATE SET user_key = EXCLUDED.user_key`,
     upsertUnindexed: `WITH s AS (INSERT INTO ${table} (sess, expire, sid) VALUES ($1, to_timestamp($2), $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire RETURNING sid) DELETE FROM ${users} WHERE sid IN (SELECT sid FROM s)`,
     destroy: `DELETE FROM ${table} WHERE sid = $1`,
     destroyIndexed: `WITH u AS (DELETE FROM ${users} WHERE sid = $1) DELETE FROM ${table} WHERE sid = $1`,
-    // Expiry and the stored cookie; the data after the cookie is kept as stored (text splice when the
-    // JSON starts with a flat cookie object, else a key-by-key rebuild in the stored order).
-    touch: `UPDATE ${table} SET expire = to_timestamp($2), sess = CASE WHEN substring(sess::text from $4) IS NOT NULL THEN ('{"cookie":' || $3 || substr(sess::text, length(substring(sess::text from $4)) + 1))::json ELSE (SELECT json_object_agg(e.key, CASE WHEN e.key = 'cookie' THEN $3::json ELSE e.value END ORDER BY e.ord) FROM json_each(sess) WITH ORDINALITY AS e(key, value, ord)) END WHERE sid = $1 AND expire >= to_timestamp($5)`,
+    // Expiry only, as connect-pg-simple's touch (the stored JSON is left alone; get reports this expiry).
+    touch: `UPDATE ${table} SET expire = to_timestamp($2) WHERE sid = $1 AND expire >= to_timestamp($3)`,
     patch: patchStatements(table, users),
-    all: `SELECT sid, sess FROM ${table} WHERE expire >= to_timestamp($1)`,
+    all: `SELECT sid, sess, ${expireMs} FROM ${table} WHERE expire >= to_timestamp($1)`,
     length: `SELECT count(*)::int AS n FROM ${table} WHERE expire > to_timestamp($1)`,
     clear: `DELETE FROM ${table}`,
     clearUsers: `DELETE FROM ${users}`,
-    listUser: `SELECT t.sid, t.sess, extract(epoch from t.expire) * 1000 AS expire_ms FROM ${users} AS u JOIN ${table} AS t ON t.sid = u.sid WHERE u.user_key = $1 AND t.expire >= to_timestamp($2) ORDER BY t.sid`,
+    listUser: `SELECT t.sid, t.sess, extract(epoch from t.expire::timestamptz) * 1000 AS expire_ms FROM ${users} AS u JOIN ${table} AS t ON t.sid = u.sid WHERE u.user_key = $1 AND t.expire >= to_timestamp($2) ORDER BY t.sid`,
     destroyUser: `WITH d AS (DELETE FROM ${table} WHERE sid IN (SELECT sid FROM ${users} WHERE user_key = $1) AND sid <> ALL($2::text[]) RETURNING sid), u AS (DELETE FROM ${users} WHERE sid IN (SELECT sid FROM d)) SELECT count(*)::int AS n FROM d`,
     prune: `DELETE FROM ${table} WHERE expire < to_timestamp($1)`,
     pruneUsers: `DELETE FROM ${users} AS u WHERE NOT EXISTS (SELECT 1 FROM ${table} AS t WHERE t.sid = u.sid)`,

@@ -10,7 +10,7 @@ import pg from 'pg';
 import session from '@sess/core';
 import { PgStore } from '@sess/store-pg';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { countingApp as app, serve } from '../../conformance/test/http';
+import { countingApp as app, keptAliveByTouches, serve } from '../../conformance/test/http';
 
 const svc = serviceTest('pg');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
@@ -68,6 +68,19 @@ if (!svc.available) {
       expect(sess.count).toBe(6);
       expect(sess.name).toBe('Zoë 🍪');
       await admin.query(`DROP SCHEMA "${schemaName}" CASCADE`);
+    });
+
+    test('a session kept alive only by touches (stored cookie expired, expire ahead) survives each switch', async () => {
+      const tableName = `sesscompat_touch_${process.pid}`;
+      const pool = new pg.Pool({ connectionString: urls.pg, options: '-c TimeZone=America/Los_Angeles' });
+      pools.push(pool);
+      await new PgStore({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false }).init();
+      const cookie = (maxAge: number) => ({ ...opts, cookie: { maxAge } });
+      await keptAliveByTouches(
+        (maxAge) => expressSession({ ...cookie(maxAge), store: new PgSession({ pool, tableName, pruneSessionInterval: false }) }),
+        (maxAge) => session({ ...cookie(maxAge), store: new PgStore({ pool, tableName, pruneSessionInterval: false }) }),
+      );
+      await admin.query(`DROP TABLE "${tableName}", "${tableName}_by_user"`);
     });
 
     test('expire holds what connect-pg-simple writes: to_timestamp of the cookie expiry in whole seconds, rounded up', async () => {

@@ -84,28 +84,51 @@ if (!svc.available) {
     const got = await store.get('abc');
     expect(got?.v).toBe('kept');
     expect(got?.z).toBe('a\u0000b');
-    // touch keeps working on such a record (a text splice, no JSON processing)
-    await store.touch('abc', rec({}, 120_000), ctx(120_000));
-    expect((await store.get('abc'))?.cookie.originalMaxAge).toBe(120_000);
+    // touch keeps working on such a record (it moves only the expiry; no JSON processing)
+    const c = ctx(120_000);
+    await store.touch('abc', rec({}, 120_000), c);
+    const touched = await store.get('abc');
+    expect(touched?.v).toBe('kept');
+    expect(new Date(touched!.cookie.expires as string).getTime()).toBe(Math.ceil(c.expires.getTime() / 1000) * 1000);
   });
 
-  test('touch changes the expiry and the cookie only; the rest of the stored JSON is kept byte for byte', async () => {
+  test('touch moves only expire, as connect-pg-simple does: the stored JSON is kept byte for byte, get reports the new expiry', async () => {
     const store = make(`sess_touch_${process.pid}`);
     await store.init();
-    await pool.query(`INSERT INTO ${store.table} (sid, sess, expire) VALUES ('abc', $1, to_timestamp($2))`, [
-      `{"cookie":{"originalMaxAge":60000,"expires":"${new Date(Date.now() + 60_000).toISOString()}","path":"/"},"b":  [1, 2],"a":{"x":"}"}}`,
-      Math.ceil(Date.now() / 1000) + 60,
-    ]);
-    const cookie = rec({}, 120_000).cookie;
-    await store.touch('abc', { cookie }, ctx(120_000));
-    const { rows } = await pool.query(`SELECT sess::text AS s FROM ${store.table} WHERE sid = 'abc'`);
-    expect(rows[0].s).toBe(`{"cookie":${JSON.stringify(cookie)},"b":  [1, 2],"a":{"x":"}"}}`);
-    // A record that does not start with a flat cookie is rebuilt key by key, in its stored order.
-    await pool.query(`UPDATE ${store.table} SET sess = $1 WHERE sid = 'abc'`, [`{"a":1,"cookie":{"path":"/{\\"}"},"z":2}`]);
-    await store.touch('abc', { cookie }, ctx(120_000));
-    const after = JSON.parse((await pool.query(`SELECT sess::text AS s FROM ${store.table} WHERE sid = 'abc'`)).rows[0].s);
-    expect(Object.keys(after)).toEqual(['a', 'cookie', 'z']);
-    expect(after.cookie).toEqual(JSON.parse(JSON.stringify(cookie)));
+    const stored = `{"cookie":{"originalMaxAge":60000,"expires":"${new Date(Date.now() + 60_000).toISOString()}","path":"/"},"b":  [1, 2],"a":{"x":"}"}}`;
+    await pool.query(`INSERT INTO ${store.table} (sid, sess, expire) VALUES ('abc', $1, to_timestamp($2))`, [stored, Math.ceil(Date.now() / 1000) + 60]);
+    const c = ctx(120_000);
+    await store.touch('abc', { cookie: rec({}, 120_000).cookie }, c);
+    const { rows } = await pool.query(`SELECT sess::text AS s, extract(epoch from expire::timestamptz) AS e FROM ${store.table} WHERE sid = 'abc'`);
+    expect(rows[0].s).toBe(stored);
+    expect(Number(rows[0].e)).toBe(Math.ceil(c.expires.getTime() / 1000));
+    const got = await store.get('abc');
+    expect(got?.cookie.originalMaxAge).toBe(60000);
+    expect(got?.cookie.expires).toBe(new Date(Number(rows[0].e) * 1000).toISOString());
+    expect(got?.b).toEqual([1, 2]);
+    // all() and listUser() report the same expiry
+    expect((await store.all())['abc']?.cookie.expires).toBe(got?.cookie.expires);
+  });
+
+  test('a row kept alive by expiry-only touches (stored cookie long expired) is live, under any TimeZone', async () => {
+    const tzPool = new pg.Pool({ connectionString: urls.pg, max: 1, options: '-c TimeZone=Pacific/Kiritimati' });
+    try {
+      const store = new PgStore({ pool: tzPool, tableName: `sess_stale_${process.pid}`, createTableIfMissing: true, pruneSessionInterval: false });
+      await store.set('abc', rec({ v: 1 }), { ...ctx(), userKey: 'u1' });
+      const expire = Math.ceil(Date.now() / 1000) + 600;
+      await tzPool.query(`UPDATE ${store.table} SET sess = json_build_object('cookie', json_build_object('originalMaxAge', 60000, 'expires', $1::text, 'path', '/'), 'v', 1), expire = to_timestamp($2)`, [
+        new Date(Date.now() - 3_600_000).toISOString(),
+        expire,
+      ]);
+      const got = await store.get('abc');
+      expect(got?.v).toBe(1);
+      expect(got?.cookie.expires).toBe(new Date(expire * 1000).toISOString());
+      expect(Object.keys(await store.all())).toEqual(['abc']);
+      const listed = await store.listUser('u1');
+      expect(listed.map((s) => s.expiresAt)).toEqual([expire * 1000]);
+    } finally {
+      await tzPool.end();
+    }
   });
 
   test('a missing table is a typed configuration error naming the fix', async () => {

@@ -5,6 +5,7 @@ import {
   ConfigError,
   InvalidSessionIdError,
   cookieExpired,
+  withStoreExpiry,
   decodeRecord,
   pollLock,
   recordJson,
@@ -135,11 +136,25 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /**
+   * Whether a record read from `key` is live. connect-redis touches with EXPIRE alone, so a session it kept
+   * alive can hold a cookie that expired long ago: then the key's TTL decides, and the record reports it as
+   * its cookie expiry (one PTTL, only for such records).
+   */
+  private async live(key: string, record: SessionRecord): Promise<boolean> {
+    if (!cookieExpired(record)) return true;
+    const pttl = await this.client.pttl(key);
+    if (pttl <= 0) return false;
+    withStoreExpiry(record, Date.now() + pttl);
+    return !cookieExpired(record);
+  }
+
   async get(sid: string): Promise<SessionRecord | null> {
-    const value = await this.client.get(this.key(sid));
+    const key = this.key(sid);
+    const value = await this.client.get(key);
     if (value === null) return null;
     const { record } = this.parse(value);
-    return cookieExpired(record) ? null : record;
+    return (await this.live(key, record)) ? record : null;
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
@@ -184,7 +199,7 @@ export class RedisStore implements SessionStore {
       const cur = await this.client.get(key);
       if (cur === null) return null;
       const parsed = this.parse(cur);
-      if (cookieExpired(parsed.record)) return null;
+      if (!(await this.live(key, parsed.record))) return null;
       const out = next(parsed);
       if (!out) return parsed;
       if (out.ttl <= 0) {
@@ -279,7 +294,7 @@ export class RedisStore implements SessionStore {
       } catch {
         continue;
       }
-      if (parsed.userKey !== userKey || cookieExpired(parsed.record)) continue;
+      if (parsed.userKey !== userKey || !(await this.live(this.key(sid), parsed.record))) continue;
       out.push(userSessionInfo(sid, parsed.record, Number(entries[i + 1])));
     }
     return out;
@@ -323,7 +338,7 @@ export class RedisStore implements SessionStore {
       if (value === null) continue;
       try {
         const { record } = this.parse(value);
-        if (!cookieExpired(record)) out[sid] = record;
+        if (await this.live(key, record)) out[sid] = record;
       } catch {
         // not a session value: left out
       }

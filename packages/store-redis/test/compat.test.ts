@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import session from '@sess/core';
 import { RedisStore } from '@sess/store-redis';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { countingApp as app, serve } from '../../conformance/test/http';
+import { countingApp as app, keptAliveByTouches, serve } from '../../conformance/test/http';
 
 const svc = serviceTest('redis');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
@@ -26,6 +26,16 @@ if (!svc.available) {
   });
 
   describe('layout shared with connect-redis', () => {
+    test('a session kept alive only by touches (stored cookie expired, TTL ahead) survives each switch', async () => {
+      if (!nodeRedis.isOpen) await nodeRedis.connect();
+      const prefix = `sesscompat_touch_${Date.now()}:`;
+      await keptAliveByTouches(
+        (maxAge) => expressSession({ ...opts, cookie: { maxAge }, store: new ConnectRedis({ client: nodeRedis, prefix }) }),
+        (maxAge) => session({ ...opts, cookie: { maxAge }, store: new RedisStore({ client: ioredis, prefix }) }),
+      );
+      await ioredis.del(...(await ioredis.keys(prefix + '*')));
+    });
+
     test.each([
       ['connect-redis → sess → connect-redis', 'incumbent'],
       ['sess → connect-redis → sess', 'sess'],

@@ -1,0 +1,184 @@
+/**
+ * Stores whose touch moves only their own expiry (`capabilities.touchCookie: false`), as connect-redis,
+ * connect-pg-simple, express-mysql-session and connect-mongo do: the stored cookie goes stale while the
+ * session lives, the store reports its expiry on read (`withStoreExpiry`), and core keeps a cookie change
+ * by writing the whole record instead of touching.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import express from 'express';
+import session, {
+  withStoreExpiry,
+  type SessionOptions,
+  type SessionRecord,
+  type SessionStore,
+  type StoreCapabilities,
+  type WriteContext,
+} from '@sess/core';
+import { client, listen } from './helpers';
+
+type S = Record<string, unknown>;
+
+/** A store shaped like the SQL stores: the JSON, and an expiry column that touch alone moves. */
+class ExpiryColumnStore implements SessionStore {
+  readonly capabilities: StoreCapabilities;
+  readonly rows = new Map<string, { json: string; expires: number }>();
+  readonly calls: string[] = [];
+
+  constructor(touchCookie: boolean) {
+    this.capabilities = {
+      touch: true,
+      touchCookie,
+      enumerate: false,
+      clear: false,
+      shared: false,
+      expiryResolution: 1,
+      atomicPatch: false,
+      lock: false,
+      userIndex: false,
+    };
+  }
+
+  async get(sid: string): Promise<SessionRecord | null> {
+    this.calls.push('get');
+    const row = this.rows.get(sid);
+    if (!row || row.expires <= Date.now()) return null;
+    return withStoreExpiry(JSON.parse(row.json) as SessionRecord, row.expires);
+  }
+
+  async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.calls.push('set');
+    this.rows.set(sid, { json: JSON.stringify(record), expires: ctx.expires.getTime() });
+  }
+
+  async destroy(sid: string): Promise<void> {
+    this.calls.push('destroy');
+    this.rows.delete(sid);
+  }
+
+  async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.calls.push('touch');
+    const row = this.rows.get(sid);
+    if (!row || row.expires <= Date.now()) return;
+    if (this.capabilities.touchCookie === false) row.expires = ctx.expires.getTime();
+    else this.rows.set(sid, { json: JSON.stringify({ ...(JSON.parse(row.json) as SessionRecord), cookie: record.cookie }), expires: ctx.expires.getTime() });
+  }
+
+  only(): { json: string; expires: number } {
+    expect(this.rows.size).toBe(1);
+    return [...this.rows.values()][0]!;
+  }
+}
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+async function start(store: SessionStore, extra: Partial<SessionOptions> = {}) {
+  const app = express();
+  app.use(session({ secret: 's', resave: false, saveUninitialized: false, cookie: { maxAge: 60_000 }, store, ...extra } as SessionOptions));
+  app.get('/inc', (req, res) => {
+    const s = req.session as unknown as S;
+    s.n = ((s.n as number) || 0) + 1;
+    res.send(String(s.n));
+  });
+  app.get('/peek', (req, res) => res.send(String((req.session as unknown as S).n ?? 'none')));
+  app.get('/remember', (req, res) => {
+    req.session.cookie.maxAge = 3_600_000;
+    res.send('ok');
+  });
+  const srv = await listen(app);
+  closers.push(srv.close);
+  return client(srv.url);
+}
+
+describe('withStoreExpiry', () => {
+  const rec = (expires: string | null) => ({ cookie: { originalMaxAge: 1000, expires, path: '/' }, v: 1 }) as unknown as SessionRecord;
+
+  test('reports a later store expiry as the cookie expiry', () => {
+    const r = withStoreExpiry(rec('2030-01-01T00:00:00.000Z'), Date.parse('2030-01-02T00:00:00.000Z'));
+    expect(r.cookie.expires).toBe('2030-01-02T00:00:00.000Z');
+    expect(r.v).toBe(1);
+  });
+
+  test('keeps the stored expiry within the slack (the backend rounds to seconds) or when the store says earlier', () => {
+    expect(withStoreExpiry(rec('2030-01-01T00:00:00.200Z'), Date.parse('2030-01-01T00:00:01.000Z')).cookie.expires).toBe('2030-01-01T00:00:00.200Z');
+    expect(withStoreExpiry(rec('2030-01-01T00:00:00.600Z'), Date.parse('2030-01-01T00:00:00.000Z')).cookie.expires).toBe('2030-01-01T00:00:00.600Z');
+  });
+
+  test('leaves a browser-session cookie without expiry, and ignores an unknown store expiry', () => {
+    expect(withStoreExpiry(rec(null), Date.now() + 10_000).cookie.expires).toBeNull();
+    expect(withStoreExpiry(rec('2030-01-01T00:00:00.000Z'), null).cookie.expires).toBe('2030-01-01T00:00:00.000Z');
+    expect(withStoreExpiry(rec('2030-01-01T00:00:00.000Z'), Number.NaN).cookie.expires).toBe('2030-01-01T00:00:00.000Z');
+  });
+});
+
+describe('a store whose touch moves only its expiry', () => {
+  test('a session kept alive by touches outlives its stored cookie expiry', async () => {
+    const store = new ExpiryColumnStore(false);
+    const c = await start(store);
+    expect((await c.get('/inc')).body).toBe('1');
+    // What an incumbent's touches leave behind: the stored cookie long expired, the expiry column ahead.
+    const row = store.only();
+    const rec = JSON.parse(row.json) as SessionRecord;
+    rec.cookie.expires = new Date(Date.now() - 3_600_000).toISOString();
+    row.json = JSON.stringify(rec);
+    row.expires = Date.now() + 30_000;
+    expect((await c.get('/peek')).body).toBe('1');
+    expect((await c.get('/inc')).body).toBe('2');
+  });
+
+  test('an unchanged request touches only the expiry; the data and cookie stay as stored', async () => {
+    const store = new ExpiryColumnStore(false);
+    const c = await start(store);
+    await c.get('/inc');
+    const before = store.only().json;
+    const expiresBefore = store.only().expires;
+    await new Promise((r) => setTimeout(r, 20));
+    store.calls.length = 0;
+    expect((await c.get('/peek')).body).toBe('1');
+    expect(store.calls).toEqual(['get', 'touch']);
+    expect(store.only().json).toBe(before);
+    expect(store.only().expires).toBeGreaterThan(expiresBefore);
+  });
+
+  test('touchAfter throttles on the expiry the store reports, not on the stale stored cookie', async () => {
+    const store = new ExpiryColumnStore(false);
+    const c = await start(store, { touchAfter: 10_000 });
+    await c.get('/inc');
+    const row = store.only();
+    const rec = JSON.parse(row.json) as SessionRecord;
+    rec.cookie.expires = new Date(Date.now() + 5_000).toISOString();
+    row.json = JSON.stringify(rec);
+    row.expires = Date.now() + 60_000; // touched a moment ago by an expiry-only touch
+    store.calls.length = 0;
+    expect((await c.get('/peek')).body).toBe('1');
+    expect(store.calls).toEqual(['get']);
+  });
+
+  test('a cookie change without a data change writes the whole record, so it is kept', async () => {
+    const store = new ExpiryColumnStore(false);
+    const c = await start(store);
+    await c.get('/inc');
+    store.calls.length = 0;
+    await c.get('/remember');
+    expect(store.calls).toEqual(['get', 'set']);
+    expect((JSON.parse(store.only().json) as SessionRecord).cookie.originalMaxAge).toBe(3_600_000);
+    // Later requests keep the longer lifetime and go back to touching.
+    store.calls.length = 0;
+    const res = await c.get('/peek');
+    expect(res.body).toBe('1');
+    expect(store.calls).toEqual(['get', 'touch']);
+    expect(store.only().expires).toBeGreaterThan(Date.now() + 3_500_000);
+  });
+
+  test('a store that stores the cookie on touch keeps express-session\'s decision: a touch', async () => {
+    const store = new ExpiryColumnStore(true);
+    const c = await start(store);
+    await c.get('/inc');
+    store.calls.length = 0;
+    await c.get('/remember');
+    expect(store.calls).toEqual(['get', 'touch']);
+    expect((JSON.parse(store.only().json) as SessionRecord).cookie.originalMaxAge).toBe(3_600_000);
+  });
+});
