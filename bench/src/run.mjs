@@ -132,6 +132,11 @@ for (const variant of variantNames) {
     };
     row.cpuRatio = Number((row.esCpuUs / row.sessCpuUs).toFixed(2));
     row.ratio = Number((row.sessRps / row.esRps).toFixed(2));
+    // Each round measures the two back to back: the spread of those paired ratios shows the noise.
+    const paired = es.map((e, i) => ss[i].rps / e.rps);
+    row.roundRatios = paired.map((x) => Number(x.toFixed(2)));
+    row.ratioMin = Math.min(...row.roundRatios);
+    row.ratioMax = Math.max(...row.roundRatios);
     results.push(row);
   }
 }
@@ -141,10 +146,12 @@ if (asJson) {
 } else {
   console.log(`node ${process.version}, ${connections} connections, ${rounds} interleaved rounds of ${duration}s per scenario and implementation (medians)`);
   console.log('req/s ratio = sess req/s ÷ express-session req/s; cpu ratio = express-session server CPU per request ÷ sess\'s (higher is better for sess)');
-  console.log('variant              scenario   es req/s  p99ms | sess req/s  p99ms | ratio | es cpu µs/req  sess cpu µs/req  cpu ratio');
+  console.log('round ratios = the lowest and highest sess ÷ express-session of the rounds (each round measures both back to back)');
+  console.log('variant              scenario   es req/s  p99ms | sess req/s  p99ms | ratio | round ratios | es cpu µs/req  sess cpu µs/req  cpu ratio');
   for (const r of results) {
+    const spread = `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`;
     console.log(
-      `${r.variant.padEnd(20)} ${r.scenario.padEnd(9)} ${String(r.esRps).padStart(9)} ${String(r.esP99).padStart(6)} | ${String(r.sessRps).padStart(10)} ${String(r.sessP99).padStart(6)} | ${r.ratio.toFixed(2)}x | ${String(r.esCpuUs).padStart(13)} ${String(r.sessCpuUs).padStart(16)} ${(r.cpuRatio.toFixed(2) + 'x').padStart(10)}`,
+      `${r.variant.padEnd(20)} ${r.scenario.padEnd(9)} ${String(r.esRps).padStart(9)} ${String(r.esP99).padStart(6)} | ${String(r.sessRps).padStart(10)} ${String(r.sessP99).padStart(6)} | ${r.ratio.toFixed(2)}x | ${spread.padStart(12)} | ${String(r.esCpuUs).padStart(13)} ${String(r.sessCpuUs).padStart(16)} ${(r.cpuRatio.toFixed(2) + 'x').padStart(10)}`,
     );
   }
 }

@@ -20,5 +20,7 @@ test('one short interleaved round produces a row per scenario with both implemen
     expect(row.esRps).toBeGreaterThan(0);
     expect(row.sessRps).toBeGreaterThan(0);
     expect(Number.isFinite(row.ratio)).toBe(true);
+    expect(row.roundRatios).toHaveLength(1);
+    expect(row.ratioMin).toBeLessThanOrEqual(row.ratioMax);
   }
 }, 130_000);

@@ -83,8 +83,8 @@ export class Lifecycle implements SessionController {
   private metaDirty = false;
   private rotateDue = false;
   private storedExpires: number | undefined;
-  /** `cookieAttributes` of the loaded record, kept only for stores whose touch moves just the expiry. */
-  private loadedCookie: string | undefined;
+  /** The stored cookie as loaded (or last saved), kept only for stores whose touch moves just the expiry. */
+  private loadedCookie: object | undefined;
   private baseline: Map<string, string> | undefined;
   private heldLock: SessionLock | undefined;
   private lockedId: string | undefined;
@@ -237,7 +237,7 @@ export class Lifecycle implements SessionController {
     if (this.o.rotateEvery > 0 && (this.meta.rotatedAt ?? this.meta.createdAt) + this.o.rotateEvery <= now) this.rotateDue = true;
     const exp = record.cookie.expires;
     this.storedExpires = exp == null ? undefined : new Date(exp as string).getTime();
-    this.loadedCookie = this.gw.touchStoresCookie ? undefined : cookieAttributes(record.cookie);
+    this.loadedCookie = this.gw.touchStoresCookie ? undefined : record.cookie;
     this.originalId = sid;
     this.originalFp = fingerprint(sess);
     if (!this.o.resave) {
@@ -498,7 +498,7 @@ export class Lifecycle implements SessionController {
     const rec = this.record(sess);
     const ctx = this.context(sess, rec, fp);
     this.metaDirty = false;
-    if (this.loadedCookie !== undefined) this.loadedCookie = cookieAttributes(rec.cookie);
+    if (this.loadedCookie !== undefined) this.loadedCookie = rec.cookie;
     if (this.baseline && this.gw.canPatch && this.originalId === sess.id && this.cookieId === sess.id) {
       const patch = { set: {} as Record<string, unknown>, unset: [] as string[], cookie: rec.cookie };
       const now = this.snapshot(sess);
@@ -520,7 +520,7 @@ export class Lifecycle implements SessionController {
   }
 
   private touchStore(sess: Session): Promise<void> | undefined {
-    if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieAttributes(sess.cookie.data) !== this.loadedCookie) {
+    if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieAttributes(sess.cookie.data) !== cookieAttributes(this.loadedCookie)) {
       // This store's touch would keep only the new expiry: write the whole record so the change is kept.
       log('cookie attributes changed and the store touches only the expiry: saving instead');
       return this.save(sess);
@@ -547,7 +547,7 @@ export class Lifecycle implements SessionController {
     const rec = await this.gw.get(sess.id);
     if (!rec || !this.isLive(rec, Date.now())) throw new SessError(ErrorCodes.NO_SESSION, 'failed to load session: it expired or was destroyed', { status: 500 });
     this.install(rec, sess.id);
-    if (this.loadedCookie !== undefined) this.loadedCookie = cookieAttributes(rec.cookie);
+    if (this.loadedCookie !== undefined) this.loadedCookie = rec.cookie;
     if (this.baseline) this.baseline = this.snapshot(this.req.session!);
   }
 
