@@ -70,4 +70,4 @@ export { flash } from './flash.js';
 export type { FlashOptions, FlashFunction } from './flash.js';
 export { csrf, maskToken, verifyToken } from './csrf.js';
 export type { CsrfOptions } from './csrf.js';
-export { USER_FIELD, decodeRecord, takeUserKey, cookieExpired, withStoreExpiry, recordJson, userSessionInfo, pollLock, PruneTimer } from './store-kit.js';
+export { USER_FIELD, decodeRecord, takeUserKey, cookieExpired, withStoreExpiry, refuseOptions, INCUMBENT_OPTION_HINTS, recordJson, userSessionInfo, pollLock, PruneTimer } from './store-kit.js';

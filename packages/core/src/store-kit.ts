@@ -3,7 +3,7 @@
  * stored JSON, the per-user listing entry, a lock-polling loop and the jittered prune timer.
  */
 import type { SessionRecord, UserSessionInfo } from './contract.js';
-import { BadDataError, LockTimeoutError } from './errors.js';
+import { BadDataError, ConfigError, LockTimeoutError } from './errors.js';
 
 /** The key sess stores keep the per-user index's user key under, inside the stored JSON. */
 export const USER_FIELD = '__sessUser';
@@ -40,6 +40,30 @@ export function cookieExpired(record: SessionRecord, now = Date.now()): boolean 
   if (e == null) return false;
   const t = new Date(e as string).getTime();
   return !Number.isNaN(t) && t <= now;
+}
+
+/**
+ * How sess does what the incumbent stores' own options did, for the options every store refuses
+ * (`refuseOptions`): core owns expiry and touching, so one setting covers every store.
+ */
+export const INCUMBENT_OPTION_HINTS = {
+  ttl: 'core gives every write its expiry: the cookie\'s maxAge, or browserSessionTtl (ms) on session() for a cookie without one',
+  disableTouch: 'set touchAfter (ms) on session() to touch an unchanged session at most once per interval',
+  touchAfter: 'set touchAfter (in ms, not seconds) on session() instead',
+  disableTTL: 'every sess session expires; use a long cookie.maxAge',
+  serializer: 'sessions are stored as JSON, as the incumbent does by default, so every sess store and the incumbent can read them',
+} as const;
+
+/**
+ * Refuse options a store's incumbent takes but sess does elsewhere (or not at all), so a configuration
+ * copied from connect-redis, connect-pg-simple … fails at construction with the way to do it in sess,
+ * instead of being silently ignored. `hints` maps each such option to that explanation.
+ */
+export function refuseOptions(store: string, options: object | undefined, hints: Record<string, string>): void {
+  if (!options) return;
+  for (const key of Object.keys(hints)) {
+    if ((options as Record<string, unknown>)[key] !== undefined) throw new ConfigError(`${store} does not take the "${key}" option: ${hints[key]}`);
+  }
 }
 
 /**

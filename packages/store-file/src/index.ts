@@ -7,6 +7,7 @@ import {
   ConfigError,
   InvalidSessionIdError,
   LockTimeoutError,
+  refuseOptions,
   type SessionLock,
   type SessionPatch,
   type SessionRecord,
@@ -21,6 +22,8 @@ import { EXPIRES, EXTENSION, ID_PATTERN, LAST_ACCESS, LOCK_DIR, USER_DIR } from 
 export interface FileStoreOptions {
   /** Folder of the session files. Default `./sessions`. Created if missing. */
   dir?: string;
+  /** session-file-store's name for `dir`, accepted as is. */
+  path?: string;
   /** fsync each file before it is renamed into place (durable across power loss, slower). Default false. */
   fsync?: boolean;
   /**
@@ -28,7 +31,10 @@ export interface FileStoreOptions {
    * option, default 3600). Files this store writes carry their own expiry.
    */
   ttl?: number;
-  /** How often expired files are removed, in ms (unref'd, jittered). Default 1 hour; 0 disables. */
+  /**
+   * Seconds between removals of expired files, as session-file-store counts them (unref'd, jittered).
+   * Default 3600; `0` or `-1` (session-file-store's "never") disables.
+   */
   reapInterval?: number;
   /** Files read or removed at once by the reaper and by enumeration. Default 32. */
   concurrency?: number;
@@ -89,7 +95,18 @@ export class FileStore implements SessionStore {
   private readonly chains = new Map<string, Promise<unknown>>();
 
   constructor(options: FileStoreOptions = {}) {
-    const dir = options.dir ?? './sessions';
+    refuseOptions('FileStore', options, {
+      encrypt: 'files are plain JSON, readable by session-file-store without its secret; keep secrets out of the session',
+      secret: 'files are plain JSON, readable by session-file-store without its secret; keep secrets out of the session',
+      fileExtension: 'files are named <id>.json, session-file-store\'s default',
+      keyFunction: 'files are named by the session id, session-file-store\'s default; hashIds on session() names them by a keyed hash',
+      encoder: 'files are JSON in UTF-8, session-file-store\'s default',
+      decoder: 'files are JSON in UTF-8, session-file-store\'s default',
+      encoding: 'files are JSON in UTF-8, session-file-store\'s default',
+      fallbackSessionFn: 'a file that cannot be read is a miss (a new session) or a typed bad-data error, never a made-up session',
+    });
+    if (options.dir !== undefined && options.path !== undefined) throw new ConfigError('FileStore takes dir or path (the same option), not both');
+    const dir = options.dir ?? options.path ?? './sessions';
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) throw new ConfigError('FileStore dir must be a folder path: new FileStore({ dir: "./sessions" })');
     this.dir = path.resolve(dir);
     this.fsync = Boolean(options.fsync);
@@ -100,7 +117,9 @@ export class FileStore implements SessionStore {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new ConfigError('FileStore concurrency must be a positive integer');
     this.now = options.now ?? Date.now;
     mkdirSync(this.dir, { recursive: true });
-    const every = options.reapInterval ?? 3_600_000;
+    const reapSeconds = options.reapInterval ?? 3600;
+    if (typeof reapSeconds !== 'number' || Number.isNaN(reapSeconds)) throw new ConfigError('FileStore reapInterval is in seconds: new FileStore({ reapInterval: 3600 }), or 0 to disable');
+    const every = Math.min(reapSeconds * 1000, 2 ** 31 - 1); // setTimeout's limit
     if (every > 0) {
       const schedule = () => {
         // Jitter so that processes sharing a folder do not all reap at once.

@@ -66,6 +66,26 @@ test('a stale lock whose holder died is taken over after its ttl; a live one is 
   await store.close();
 });
 
+describe("session-file-store's options", () => {
+  test.each(['encrypt', 'secret', 'fileExtension', 'keyFunction', 'encoder', 'decoder', 'encoding', 'fallbackSessionFn'])('%s fails at construction with why', (key) => {
+    expect(() => new FileStore({ dir: path.join(os.tmpdir(), 'sess-never'), [key]: 1 } as never)).toThrow(expect.objectContaining({ code: 'SESS_CONFIG', message: expect.stringContaining(`"${key}"`) }));
+  });
+
+  test('path is dir; reapInterval counts seconds, as session-file-store does', async () => {
+    const dir = mkdtempSync(path.join(root, 'path-'));
+    const store = new FileStore({ path: dir, reapInterval: 10 });
+    expect(store.dir).toBe(path.resolve(dir));
+    const delay = (store as unknown as { timer: { _idleTimeout: number } }).timer._idleTimeout;
+    expect(delay).toBeGreaterThanOrEqual(7500);
+    expect(delay).toBeLessThanOrEqual(12_500);
+    await store.close();
+    const never = new FileStore({ dir, reapInterval: -1 });
+    expect((never as unknown as { timer: unknown }).timer ?? null).toBeNull();
+    await never.close();
+    expect(() => new FileStore({ dir, path: dir })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+  });
+});
+
 test('the reap timer does not keep the process alive', () => {
   const entry = path.join(__dirname, '..', 'dist', 'entry.js');
   const dir = path.join(root, 'timer');

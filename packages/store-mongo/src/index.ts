@@ -3,10 +3,12 @@ import { MongoClient, MongoServerError, type Collection, type Db, type Document,
 import {
   BadDataError,
   ConfigError,
+  INCUMBENT_OPTION_HINTS,
   InvalidSessionIdError,
   PruneTimer,
   decodeRecord,
   pollLock,
+  refuseOptions,
   recordJson,
   userSessionInfo,
   withStoreExpiry,
@@ -25,8 +27,12 @@ export interface MongoStoreOptions {
   client?: MongoClient;
   /** A `mongodb://` or `mongodb+srv://` URL, when the store should create (and own) its client. */
   url?: string;
+  /** connect-mongo's name for `url`, accepted as is. */
+  mongoUrl?: string;
   /** Options for the client this store creates from `url`. */
   clientOptions?: ConstructorParameters<typeof MongoClient>[1];
+  /** connect-mongo's name for `clientOptions`, accepted as is. */
+  mongoOptions?: ConstructorParameters<typeof MongoClient>[1];
   /** Database name. Default: the URL's database, else the driver's default (`test`). */
   dbName?: string;
   /** Collection name. Default `sessions` (connect-mongo's). */
@@ -105,14 +111,29 @@ export class MongoStore implements SessionStore {
   private wholeDocumentUpdates = false;
 
   constructor(options: MongoStoreOptions = {}) {
-    if (options.client && options.url) throw new ConfigError('MongoStore takes a client or a url, not both');
+    refuseOptions('MongoStore', options, {
+      ttl: INCUMBENT_OPTION_HINTS.ttl,
+      touchAfter: INCUMBENT_OPTION_HINTS.touchAfter,
+      crypto: 'sessions are stored as the incumbent stores them unencrypted; keep secrets out of the session or encrypt the database',
+      transformId: 'documents are keyed by the session id, as connect-mongo does by default; hashIds on session() keys them by a keyed hash',
+      serialize: 'the session is stored as a JSON string or an embedded document (stringify)',
+      unserialize: 'the session is stored as a JSON string or an embedded document (stringify)',
+      writeOperationOptions: 'writes are always acknowledged (w: 1 or the client\'s stronger write concern)',
+      timestamps: 'not supported: listUser() reports when each session was created and last seen',
+      clientPromise: 'pass the MongoClient itself as client (await the promise first)',
+    });
+    if (options.url !== undefined && options.mongoUrl !== undefined) throw new ConfigError('MongoStore takes url or mongoUrl (the same option), not both');
+    if (options.clientOptions !== undefined && options.mongoOptions !== undefined) throw new ConfigError('MongoStore takes clientOptions or mongoOptions (the same option), not both');
+    const givenUrl = options.url ?? options.mongoUrl;
+    const clientOptions = options.clientOptions ?? options.mongoOptions;
+    if (options.client && givenUrl !== undefined) throw new ConfigError('MongoStore takes a client or a url, not both');
     if (options.client) {
       this.client = options.client;
       this.owned = false;
     } else {
-      const url = options.url ?? 'mongodb://127.0.0.1:27017/test';
+      const url = givenUrl ?? 'mongodb://127.0.0.1:27017/test';
       if (typeof url !== 'string' || !/^mongodb(\+srv)?:\/\//.test(url)) throw new ConfigError('MongoStore url must be mongodb:// or mongodb+srv://: new MongoStore({ url: "mongodb://127.0.0.1:27017/app" })');
-      this.client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, ...options.clientOptions });
+      this.client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, ...clientOptions });
       this.owned = true;
     }
     this.dbName = options.dbName;

@@ -1,5 +1,5 @@
 /** MongoDB specifics on the test server (FerretDB): bad ids and keys, the TTL fallback, write concern, driver 6. */
-import { afterAll, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { MongoClient } from 'mongodb';
 import { MongoClient as MongoClient6 } from 'mongodb6';
 import type { SessionRecord } from '@sess/core';
@@ -11,6 +11,25 @@ const ctx = (ms = 60_000) => ({ expires: new Date(Date.now() + ms) });
 const rec = (data: Record<string, unknown> = {}, ms = 60_000): SessionRecord => ({
   cookie: { originalMaxAge: ms, expires: new Date(Date.now() + ms).toISOString(), httpOnly: true, path: '/' },
   ...data,
+});
+
+describe("connect-mongo's options", () => {
+  test.each(['ttl', 'touchAfter', 'crypto', 'transformId', 'serialize', 'unserialize', 'writeOperationOptions', 'timestamps', 'clientPromise'])(
+    '%s fails at construction with what to do instead',
+    (key) => {
+      expect(() => new MongoStore({ [key]: 1 } as never)).toThrow(expect.objectContaining({ code: 'SESS_CONFIG', message: expect.stringContaining(`"${key}"`) }));
+    },
+  );
+
+  test('mongoUrl and mongoOptions are url and clientOptions', async () => {
+    const store = new MongoStore({ mongoUrl: 'mongodb://127.0.0.1:27999/somedb', mongoOptions: { appName: 'sess-test' }, autoRemove: 'disabled' });
+    const opts = (store as unknown as { client: MongoClient }).client.options;
+    expect(opts.hosts.map(String)).toEqual(['127.0.0.1:27999']);
+    expect(opts.appName).toBe('sess-test');
+    await store.close();
+    expect(() => new MongoStore({ mongoUrl: 'mongodb://a', url: 'mongodb://b' })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+    expect(() => new MongoStore({ mongoOptions: {}, clientOptions: {} })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+  });
 });
 
 if (!svc.available) {

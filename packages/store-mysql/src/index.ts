@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import {
   BadDataError,
   ConfigError,
+  INCUMBENT_OPTION_HINTS,
   InvalidSessionIdError,
   PruneTimer,
   SessionTooLargeError,
@@ -11,6 +12,7 @@ import {
   withStoreExpiry,
   decodeRecord,
   pollLock,
+  refuseOptions,
   recordJson,
   takeUserKey,
   userSessionInfo,
@@ -30,8 +32,23 @@ export interface MySQLStoreOptions {
   pool?: mysql.Pool | { promise(): mysql.Pool };
   /** A `mysql://` URI, when the store should create (and own) its pool. */
   uri?: string;
-  /** Options for the pool this store creates from `uri` (`connectionLimit`, `ssl`, ...). */
+  /** Options for the pool this store creates from `uri` or the connection options (`connectionLimit`, `ssl`, ...). */
   poolOptions?: Omit<mysql.PoolOptions, 'uri'>;
+  /** Connection options, as express-mysql-session takes them: the store creates (and owns) a pool from them. */
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  socketPath?: string;
+  ssl?: mysql.PoolOptions['ssl'];
+  connectionLimit?: number;
+  /** express-mysql-session's switch for the prune job: `false` is `pruneSessionInterval: false`. */
+  clearExpired?: boolean;
+  /** express-mysql-session's prune interval, in ms (`pruneSessionInterval` is in seconds). */
+  checkExpirationInterval?: number;
+  /** express-mysql-session's option, accepted when it says what the store does: it ends only a pool it created. */
+  endConnectionOnClose?: boolean;
   /** Table and column names, as in express-mysql-session. Default `sessions` (`session_id`, `expires`, `data`). */
   schema?: { tableName?: string; columnNames?: Partial<ColumnNames> };
   /** Table of the per-user index. Default `<tableName>_by_user`. */
@@ -48,6 +65,7 @@ export interface MySQLStoreOptions {
 }
 
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
+const CONNECTION_OPTIONS = ['host', 'port', 'user', 'password', 'database', 'socketPath', 'ssl', 'connectionLimit'] as const;
 const DEFAULT_PRUNE_SECONDS = 900;
 const MEDIUMTEXT_BYTES = 16_777_215;
 const CAS_RETRIES = 50;
@@ -111,7 +129,20 @@ export class MySQLStore implements SessionStore {
   private readonly errorLog: (message: string, err: unknown) => void;
 
   constructor(options: MySQLStoreOptions = {}) {
-    if (options.pool && options.uri) throw new ConfigError('MySQLStore takes a pool or a uri, not both');
+    refuseOptions('MySQLStore', options, {
+      expiration: INCUMBENT_OPTION_HINTS.ttl,
+      disableTouch: INCUMBENT_OPTION_HINTS.disableTouch,
+    });
+    const connection: Record<string, unknown> = {};
+    for (const k of CONNECTION_OPTIONS) if (options[k] !== undefined) connection[k] = options[k];
+    const byConnection = Object.keys(connection).length > 0;
+    if ([options.pool !== undefined, options.uri !== undefined, byConnection].filter(Boolean).length > 1) {
+      throw new ConfigError('MySQLStore takes one of pool, uri or connection options (host, user, …), not several');
+    }
+    const owns = options.pool === undefined;
+    if (options.endConnectionOnClose !== undefined && options.endConnectionOnClose !== owns) {
+      throw new ConfigError(owns ? 'MySQLStore always ends the pool it created on close(): drop endConnectionOnClose' : 'MySQLStore never ends a pool it was given: end it yourself after close()');
+    }
     this.tableName = options.schema?.tableName ?? 'sessions';
     this.userTableName = options.userTableName ?? `${this.tableName}_by_user`;
     const cols: ColumnNames = { session_id: 'session_id', expires: 'expires', data: 'data', ...options.schema?.columnNames };
@@ -131,6 +162,9 @@ export class MySQLStore implements SessionStore {
       // A callback pool (mysql2's createPool) has .promise(); a promise pool's query returns a promise.
       this.pool = typeof given.promise === 'function' ? given.promise() : given;
       this.owned = false;
+    } else if (byConnection) {
+      this.pool = mysql.createPool({ connectTimeout: 5000, ...options.poolOptions, ...connection, charset: 'UTF8MB4_BIN' });
+      this.owned = true;
     } else {
       const uri = options.uri ?? 'mysql://root@127.0.0.1:3306/test';
       if (typeof uri !== 'string' || !/^mysql:\/\//.test(uri)) throw new ConfigError('MySQLStore uri must be mysql://: new MySQLStore({ uri: "mysql://user@127.0.0.1:3306/db" })');
@@ -139,7 +173,16 @@ export class MySQLStore implements SessionStore {
     }
     this.createTable = options.createDatabaseTable !== false;
     this.errorLog = options.errorLog ?? ((message, err) => console.error(message, err));
-    const prune = options.pruneSessionInterval ?? DEFAULT_PRUNE_SECONDS;
+    if (options.checkExpirationInterval !== undefined && options.pruneSessionInterval !== undefined) {
+      throw new ConfigError('MySQLStore takes pruneSessionInterval (seconds) or checkExpirationInterval (ms), not both');
+    }
+    if (options.checkExpirationInterval !== undefined && !(typeof options.checkExpirationInterval === 'number' && options.checkExpirationInterval > 0)) {
+      throw new ConfigError('MySQLStore checkExpirationInterval must be a number of ms > 0');
+    }
+    const prune =
+      options.clearExpired === false
+        ? false
+        : (options.pruneSessionInterval ?? (options.checkExpirationInterval !== undefined ? options.checkExpirationInterval / 1000 : DEFAULT_PRUNE_SECONDS));
     if (prune !== false && (typeof prune !== 'number' || !(prune > 0))) {
       throw new ConfigError('MySQLStore pruneSessionInterval must be a number of seconds > 0, or false');
     }

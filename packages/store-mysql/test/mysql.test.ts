@@ -22,6 +22,33 @@ describe('identifiers', () => {
   });
 });
 
+describe("express-mysql-session's options", () => {
+  const prune = (s: MySQLStore) => (s as unknown as { pruneJob: { intervalMs: number } | null }).pruneJob;
+
+  test.each(['expiration', 'disableTouch'])('%s fails at construction with what to do instead', (key) => {
+    expect(() => new MySQLStore({ [key]: 1, pruneSessionInterval: false } as never)).toThrow(expect.objectContaining({ code: 'SESS_CONFIG', message: expect.stringContaining(`"${key}"`) }));
+  });
+
+  test('clearExpired: false disables the prune job; checkExpirationInterval is its interval in ms', async () => {
+    const off = new MySQLStore({ clearExpired: false });
+    expect(prune(off)).toBeNull();
+    const every = new MySQLStore({ checkExpirationInterval: 60_000 });
+    expect(prune(every)?.intervalMs).toBe(60_000);
+    await Promise.all([off.close(), every.close()]);
+    expect(() => new MySQLStore({ checkExpirationInterval: 1000, pruneSessionInterval: 1 })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+  });
+
+  test('endConnectionOnClose is accepted only when it says what the store does', async () => {
+    const owned = new MySQLStore({ endConnectionOnClose: true, pruneSessionInterval: false });
+    await owned.close();
+    expect(() => new MySQLStore({ endConnectionOnClose: false, pruneSessionInterval: false })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+    const given = mysql.createPool({ uri: 'mysql://root@127.0.0.1:3306/test' });
+    expect(() => new MySQLStore({ pool: given, endConnectionOnClose: true, pruneSessionInterval: false })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+    expect(() => new MySQLStore({ pool: given, host: '127.0.0.1', pruneSessionInterval: false })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+    await given.end();
+  });
+});
+
 if (!svc.available) {
   svc.missing('MySQLStore specifics');
 } else {
@@ -155,6 +182,24 @@ if (!svc.available) {
     await new Promise((r) => setTimeout(r, 400));
     expect(logged.length).toBeGreaterThanOrEqual(2);
     expect(logged[0]).toContain('pruning');
+  });
+
+  test('connection options (host, user, …) as express-mysql-session takes them: the store creates and owns the pool', async () => {
+    const u = new URL(urls.mysql);
+    const store = new MySQLStore({
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: u.pathname.slice(1),
+      schema: { tableName: `sess_conn_${process.pid}` },
+      pruneSessionInterval: false,
+    });
+    tables.push(store.table, store.userTable);
+    await store.set('abc', rec({ v: '𝄞' }), ctx());
+    expect((await store.get('abc'))?.v).toBe('𝄞');
+    await store.close();
+    await expect(store.pool.query('SELECT 1')).rejects.toThrow();
   });
 
   test('close ends a pool the store created, never one it was given', async () => {

@@ -4,12 +4,14 @@ import {
   BadDataError,
   ConfigError,
   InvalidSessionIdError,
+  INCUMBENT_OPTION_HINTS,
   PruneTimer,
   USER_FIELD,
   cookieExpired,
   withStoreExpiry,
   decodeRecord,
   pollLock,
+  refuseOptions,
   recordJson,
   takeUserKey,
   userSessionInfo,
@@ -29,6 +31,8 @@ export interface PgStoreOptions {
   pool?: pg.Pool;
   /** A connection string, when the store should create (and own) its pool. */
   connectionString?: string;
+  /** connect-pg-simple's name for `connectionString`, accepted as is. */
+  conString?: string;
   /** Options for the pool this store creates from `connectionString` (max, ssl, ...). */
   poolOptions?: Omit<pg.PoolConfig, 'connectionString'>;
   /** Schema of the table. Default: the connection's search_path (usually `public`). */
@@ -91,7 +95,16 @@ export class PgStore implements SessionStore {
   private readonly errorLog: (message: string, err: unknown) => void;
 
   constructor(options: PgStoreOptions = {}) {
-    if (options.pool && options.connectionString) throw new ConfigError('PgStore takes a pool or a connectionString, not both');
+    refuseOptions('PgStore', options, {
+      ttl: INCUMBENT_OPTION_HINTS.ttl,
+      disableTouch: INCUMBENT_OPTION_HINTS.disableTouch,
+      conObject: 'pass new pg.Pool(conObject) as pool',
+      pgPromise: 'pass its pg Pool (db.$pool) as pool',
+      pruneSessionRandomizedInterval: 'the prune job always waits 50% to 150% of pruneSessionInterval',
+    });
+    if (options.connectionString !== undefined && options.conString !== undefined) throw new ConfigError('PgStore takes connectionString or conString (the same option), not both');
+    const connectionString = options.connectionString ?? options.conString;
+    if (options.pool && connectionString !== undefined) throw new ConfigError('PgStore takes a pool or a connectionString, not both');
     const tableName = options.tableName ?? 'session';
     const userTableName = options.userTableName ?? `${tableName}_by_user`;
     this.schemaName = options.schemaName;
@@ -110,9 +123,9 @@ export class PgStore implements SessionStore {
       this.pool = options.pool;
       this.owned = false;
     } else {
-      const connectionString = options.connectionString ?? 'postgres://127.0.0.1:5432/postgres';
-      if (typeof connectionString !== 'string') throw new ConfigError('PgStore connectionString must be a string');
-      this.pool = new pg.Pool({ connectionTimeoutMillis: 5000, ...options.poolOptions, connectionString });
+      const url = connectionString ?? 'postgres://127.0.0.1:5432/postgres';
+      if (typeof url !== 'string') throw new ConfigError('PgStore connectionString must be a string');
+      this.pool = new pg.Pool({ connectionTimeoutMillis: 5000, ...options.poolOptions, connectionString: url });
       // An idle client losing its connection must not crash the process; the pool replaces it.
       this.pool.on('error', (err) => this.errorLog('PgStore: an idle PostgreSQL connection failed', err));
       this.owned = true;

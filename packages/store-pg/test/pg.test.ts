@@ -22,6 +22,20 @@ describe('identifiers', () => {
   });
 });
 
+describe("connect-pg-simple's options", () => {
+  test.each(['ttl', 'disableTouch', 'conObject', 'pgPromise', 'pruneSessionRandomizedInterval'])('%s fails at construction with what to do instead', (key) => {
+    expect(() => new PgStore({ [key]: 1, pruneSessionInterval: false } as never)).toThrow(expect.objectContaining({ code: 'SESS_CONFIG', message: expect.stringContaining(`"${key}"`) }));
+  });
+
+  test('conString is connectionString', async () => {
+    const store = new PgStore({ conString: 'postgres://someone@127.0.0.1:5999/db', pruneSessionInterval: false });
+    expect((store.pool as unknown as { options: { connectionString: string } }).options.connectionString).toBe('postgres://someone@127.0.0.1:5999/db');
+    await store.close();
+    expect(() => new PgStore({ conString: 'postgres://a@127.0.0.1/a', connectionString: 'postgres://b@127.0.0.1/b' })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+    expect(() => new PgStore({ conString: 'postgres://a@127.0.0.1/a', pool: new pg.Pool() })).toThrow(expect.objectContaining({ code: 'SESS_CONFIG' }));
+  });
+});
+
 if (!svc.available) {
   svc.missing('PgStore specifics');
 } else {

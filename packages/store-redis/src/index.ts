@@ -3,12 +3,14 @@ import { Cluster, Redis } from 'ioredis';
 import {
   BadDataError,
   ConfigError,
+  INCUMBENT_OPTION_HINTS,
   InvalidSessionIdError,
   cookieExpired,
   withStoreExpiry,
   decodeRecord,
   pollLock,
   recordJson,
+  refuseOptions,
   takeUserKey,
   userSessionInfo,
   type SessionLock,
@@ -69,6 +71,12 @@ export class RedisStore implements SessionStore {
   private indexed = false;
 
   constructor(options: RedisStoreOptions = {}) {
+    refuseOptions('RedisStore', options, {
+      ttl: INCUMBENT_OPTION_HINTS.ttl,
+      disableTouch: INCUMBENT_OPTION_HINTS.disableTouch,
+      disableTTL: INCUMBENT_OPTION_HINTS.disableTTL,
+      serializer: INCUMBENT_OPTION_HINTS.serializer,
+    });
     if (options.client && options.url) throw new ConfigError('RedisStore takes a client or a url, not both');
     if (options.client) {
       this.client = options.client;

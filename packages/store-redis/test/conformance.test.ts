@@ -1,9 +1,16 @@
+import { describe, expect, test } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { describeStore } from '@sess/conformance/jest';
 import { RedisStore } from '@sess/store-redis';
 import { serviceTest, urls } from '../../conformance/test/services';
 
 const svc = serviceTest('redis');
+describe("connect-redis's options", () => {
+  test.each(['ttl', 'disableTouch', 'disableTTL', 'serializer'])('%s fails at construction with what to do instead', (key) => {
+    expect(() => new RedisStore({ [key]: 1 } as never)).toThrow(expect.objectContaining({ code: 'SESS_CONFIG', message: expect.stringContaining(`"${key}"`) }));
+  });
+});
+
 if (!svc.available) {
   svc.missing('RedisStore conformance');
 } else {
