@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import express from 'express';
 import session, {
+  NO_CAPABILITIES,
   withStoreExpiry,
   type SessionOptions,
   type SessionRecord,
@@ -25,17 +26,7 @@ class ExpiryColumnStore implements SessionStore {
   readonly calls: string[] = [];
 
   constructor(touchCookie: boolean) {
-    this.capabilities = {
-      touch: true,
-      touchCookie,
-      enumerate: false,
-      clear: false,
-      shared: false,
-      expiryResolution: 1,
-      atomicPatch: false,
-      lock: false,
-      userIndex: false,
-    };
+    this.capabilities = { ...NO_CAPABILITIES, touch: true, touchCookie };
   }
 
   async get(sid: string): Promise<SessionRecord | null> {
