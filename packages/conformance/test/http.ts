@@ -73,7 +73,7 @@ export function countingApp(mw: express.RequestHandler): express.Express {
  * switch, and one kept alive by sess's touches must stay live when switching back. `incumbent` and
  * `ours` build the middleware for a cookie lifetime of `maxAge` ms (short, so the test can wait it out).
  */
-export async function keptAliveByTouches(incumbent: (maxAge: number) => express.RequestHandler, ours: (maxAge: number) => express.RequestHandler, maxAge = 3000): Promise<void> {
+export async function keptAliveByTouches(incumbent: (maxAge: number) => express.RequestHandler, ours: (maxAge: number) => express.RequestHandler, maxAge = 4000): Promise<void> {
   const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
   const theirs = await serve(countingApp(incumbent(maxAge)));
   const mine = await serve(countingApp(ours(maxAge)));

@@ -45,12 +45,21 @@ export function isSecure(req: Request, trustProxy: boolean | undefined): boolean
   return proto === 'https';
 }
 
-const COOKIE_ATTRIBUTES = ['originalMaxAge', 'partitioned', 'priority', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'] as const;
+const COOKIE_ATTRIBUTES = ['partitioned', 'priority', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'] as const;
 
-/** The cookie's attributes other than its expiry, for stores whose touch does not store the cookie. */
-function cookieAttributes(c: object): string {
-  const r = c as Record<string, unknown>;
-  return JSON.stringify(COOKIE_ATTRIBUTES.map((k) => r[k] ?? null));
+/**
+ * Whether the app changed a cookie attribute other than its expiry, for stores whose touch does not store
+ * the cookie. `originalMaxAge` counts as changed only past a second: resetting `maxAge` moves it by a
+ * millisecond now and then (express-session's Cookie reads the clock twice), which is not a change.
+ */
+function cookieChanged(now: object, loaded: object): boolean {
+  const a = now as Record<string, unknown>;
+  const b = loaded as Record<string, unknown>;
+  for (const k of COOKIE_ATTRIBUTES) if ((a[k] ?? null) !== (b[k] ?? null)) return true;
+  const x = a.originalMaxAge;
+  const y = b.originalMaxAge;
+  if (typeof x === 'number' && typeof y === 'number') return Math.abs(x - y) > 1000;
+  return (x ?? null) !== (y ?? null);
 }
 
 /** JSON of the session's application data (no cookie): what change detection compares. */
@@ -520,7 +529,7 @@ export class Lifecycle implements SessionController {
   }
 
   private touchStore(sess: Session): Promise<void> | undefined {
-    if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieAttributes(sess.cookie.data) !== cookieAttributes(this.loadedCookie)) {
+    if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieChanged(sess.cookie.data, this.loadedCookie)) {
       // This store's touch would keep only the new expiry: write the whole record so the change is kept.
       log('cookie attributes changed and the store touches only the expiry: saving instead');
       return this.save(sess);
