@@ -108,3 +108,27 @@ export async function keptAliveByTouches(incumbent: (maxAge: number) => express.
     await mine.close();
   }
 }
+
+/**
+ * "Remember me" without a data change: a request that only sets `req.session.cookie.maxAge`. Resolves the
+ * body of a later read and what `readStored` then finds, so a store's test can check the new lifetime was
+ * stored (a store whose touch moves only its expiry needs core to write the cookie here).
+ */
+export async function rememberMe(store: SessionStore, maxAge: number, readStored: () => Promise<Record<string, unknown>>) {
+  const a = countingApp(session({ secret: 's', resave: false, saveUninitialized: false, name: 'sid', store, cookie: { maxAge: 60_000 } }));
+  a.get('/remember', (req, res) => {
+    req.session.cookie.maxAge = maxAge;
+    res.send('ok');
+  });
+  const srv = await serve(a);
+  try {
+    const first = await fetch(srv.url + '/count');
+    const cookie = first.headers.getSetCookie().find((c) => c.startsWith('sid='))!.split(';')[0]!;
+    await (await fetch(srv.url + '/remember', { headers: { cookie } })).text();
+    const stored = await readStored();
+    const body = await (await fetch(srv.url + '/peek', { headers: { cookie } })).text();
+    return { body, stored };
+  } finally {
+    await srv.close();
+  }
+}

@@ -67,8 +67,9 @@ export interface StoreCapabilities {
   /**
    * Whether `touch()` also stores the cookie it is given (default `true`). `false` for a store whose touch,
    * like its incumbent's, moves only its own expiry and reports it on read as `cookie.expires` (see
-   * `withStoreExpiry`); core then writes the whole record instead of touching when a cookie attribute other
-   * than its expiry changed (`req.session.cookie.maxAge = …`), so that change is not lost.
+   * `withStoreExpiry`); core then writes the cookie instead of touching when a cookie attribute other than
+   * its expiry changed (`req.session.cookie.maxAge = …`), so that change is not lost: an atomic patch of the
+   * cookie alone where the store has one (never bringing back a session destroyed meanwhile), else a save.
    */
   touchCookie?: boolean;
   /** `ids()`, `all()` and `length()` list live sessions. */

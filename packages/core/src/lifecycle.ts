@@ -530,9 +530,21 @@ export class Lifecycle implements SessionController {
 
   private touchStore(sess: Session): Promise<void> | undefined {
     if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieChanged(sess.cookie.data, this.loadedCookie)) {
-      // This store's touch would keep only the new expiry: write the whole record so the change is kept.
-      log('cookie attributes changed and the store touches only the expiry: saving instead');
-      return this.save(sess);
+      // This store's touch would keep only the new expiry: write the cookie too, so the change is kept. An
+      // atomic patch of just the cookie never brings back a session destroyed meanwhile (a touch would not).
+      if (!this.gw.canPatch) {
+        log('cookie attributes changed and the store touches only the expiry: saving instead');
+        return this.save(sess);
+      }
+      log('cookie attributes changed and the store touches only the expiry: patching the cookie instead');
+      const rec = this.record(sess);
+      const ctx = this.context(sess, rec);
+      return this.gw.patch(sess.id, { set: {}, unset: [], cookie: rec.cookie }, ctx).then((applied) => {
+        if (applied) {
+          this.loadedCookie = rec.cookie;
+          this.storedExpires = ctx.expires.getTime();
+        } else log('session was destroyed meanwhile: not brought back');
+      });
     }
     const target = this.expiry(sess).getTime();
     if (this.o.touchAfter > 0 && this.storedExpires !== undefined && target - this.storedExpires < this.o.touchAfter) {

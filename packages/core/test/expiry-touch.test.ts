@@ -10,6 +10,7 @@ import session, {
   NO_CAPABILITIES,
   withStoreExpiry,
   type SessionOptions,
+  type SessionPatch,
   type SessionRecord,
   type SessionStore,
   type StoreCapabilities,
@@ -60,6 +61,24 @@ class ExpiryColumnStore implements SessionStore {
   }
 }
 
+/** The same, with an atomic patch that never recreates a missing row (as the SQL stores' patch). */
+class PatchingStore extends ExpiryColumnStore {
+  constructor() {
+    super(false);
+    (this as { capabilities: StoreCapabilities }).capabilities = { ...this.capabilities, atomicPatch: true };
+  }
+
+  async patch(sid: string, p: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    this.calls.push('patch');
+    const row = this.rows.get(sid);
+    if (!row || row.expires <= Date.now()) return false;
+    const rec: SessionRecord = { ...(JSON.parse(row.json) as SessionRecord), ...p.set, cookie: p.cookie };
+    for (const k of p.unset) delete rec[k];
+    this.rows.set(sid, { json: JSON.stringify(rec), expires: ctx.expires.getTime() });
+    return true;
+  }
+}
+
 const originalMaxAge = (store: ExpiryColumnStore) => (JSON.parse(store.only().json) as SessionRecord).cookie.originalMaxAge as number;
 
 const closers: Array<() => Promise<void>> = [];
@@ -78,6 +97,12 @@ async function start(store: SessionStore, extra: Partial<SessionOptions> = {}) {
   app.get('/peek', (req, res) => res.send(String((req.session as unknown as S).n ?? 'none')));
   app.get('/remember', (req, res) => {
     req.session.cookie.maxAge = 3_600_000;
+    res.send('ok');
+  });
+  // The same, while another request destroys the session (logout elsewhere) before this one ends.
+  app.get('/remember-while-destroyed', (req, res) => {
+    req.session.cookie.maxAge = 7_200_000;
+    void (store as ExpiryColumnStore).rows.delete(req.sessionID);
     res.send('ok');
   });
   const srv = await listen(app);
@@ -163,6 +188,22 @@ describe('a store whose touch moves only its expiry', () => {
     expect(res.body).toBe('1');
     expect(store.calls).toEqual(['get', 'touch']);
     expect(store.only().expires).toBeGreaterThan(Date.now() + 3_500_000);
+  });
+
+  test('with an atomic patch, a cookie change patches the cookie alone, and never brings back a session destroyed meanwhile', async () => {
+    const store = new PatchingStore();
+    const c = await start(store);
+    await c.get('/inc');
+    store.calls.length = 0;
+    await c.get('/remember');
+    expect(store.calls).toEqual(['get', 'patch']);
+    const stored = JSON.parse(store.only().json) as SessionRecord;
+    expect(stored.n).toBe(1);
+    expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -1);
+    store.calls.length = 0;
+    await c.get('/remember-while-destroyed');
+    expect(store.calls).toEqual(['get', 'patch']);
+    expect(store.rows.size).toBe(0);
   });
 
   test('a clock tick while maxAge is reset (originalMaxAge off by a millisecond) is not a cookie change', async () => {

@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import type { SessionRecord } from '@sess/core';
 import { MySQLStore, quoteIdent } from '@sess/store-mysql';
 import { serviceTest, urls } from '../../conformance/test/services';
+import { rememberMe } from '../../conformance/test/http';
 
 const svc = serviceTest('mysql');
 
@@ -150,6 +151,14 @@ if (!svc.available) {
     expect((await store.listUser('u1')).map((s) => s.id)).toEqual(['abc']);
     expect(await store.patch('abc', { set: { v: 2 }, unset: [], cookie: rec().cookie }, ctx())).toBe(true);
     expect((await store.get('abc'))?.v).toBe(2);
+  });
+
+  test('a cookie change without a data change ("remember me") is stored, the data untouched', async () => {
+    const store = make(`sess_remember_${process.pid}`);
+    const { body, stored } = await rememberMe(store, 7_200_000, async () => JSON.parse((await rows(`SELECT data FROM ${store.table}`))[0]!.data));
+    expect(body).toBe('1');
+    expect(stored.count).toBe(1);
+    expect((stored.cookie as { originalMaxAge: number }).originalMaxAge).toBeCloseTo(7_200_000, -1);
   });
 
   test('every operation waits for the table; a missing table without createDatabaseTable is a typed error naming the fix', async () => {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { SessionRecord } from '@sess/core';
 import { PgStore, quoteIdent } from '@sess/store-pg';
 import { serviceTest, urls } from '../../conformance/test/services';
+import { rememberMe } from '../../conformance/test/http';
 
 const svc = serviceTest('pg');
 
@@ -143,6 +144,14 @@ if (!svc.available) {
     } finally {
       await tzPool.end();
     }
+  });
+
+  test('a cookie change without a data change ("remember me") is stored, the data untouched', async () => {
+    const store = make(`sess_remember_${process.pid}`);
+    const { body, stored } = await rememberMe(store, 7_200_000, async () => (await pool.query(`SELECT sess FROM ${store.table}`)).rows[0].sess);
+    expect(body).toBe('1');
+    expect(stored.count).toBe(1);
+    expect((stored.cookie as { originalMaxAge: number }).originalMaxAge).toBeCloseTo(7_200_000, -1);
   });
 
   test('a missing table is a typed configuration error naming the fix', async () => {
