@@ -79,3 +79,23 @@ export function proxyFailureTests({ url, defaultPort, make }: ProxyFailureOption
     await proxy.close();
   }, 60_000);
 }
+
+/**
+ * The slow-server case: a session written, then `hold` makes the backend block the session's rows (a lock
+ * held by another connection) and resolves how to let go. A request on `path` (which needs those rows) gets
+ * a StoreTimeoutError within storeTimeout; after the release the same session works again.
+ */
+export async function blockedBackendTest(store: SessionStore & { close(): Promise<void> }, path: string, hold: () => Promise<() => Promise<void>>): Promise<void> {
+  const srv = await serve(app(store));
+  const login = await timed(srv.url + '/login');
+  expect(login.status).toBe(200);
+  const release = await hold();
+  const slow = await timed(srv.url + path, login.cookie);
+  expect(slow.status).toBe(503);
+  expect(slow.body).toBe('SESS_STORE_TIMEOUT');
+  expect(slow.ms).toBeLessThan(2000);
+  await release();
+  expect((await until200(srv.url + '/me', login.cookie)).body).toBe('ann');
+  await srv.close();
+  await store.close();
+}

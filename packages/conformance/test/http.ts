@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from '@jest/globals';
 import express from 'express';
 import session, { type SessionStore } from '@sess/core';
 import type { Proxy } from './proxy';
@@ -66,6 +67,37 @@ export function countingApp(mw: express.RequestHandler): express.Express {
   return a;
 }
 
+/** A request with the `sid` session cookie (if any); resolves the body and the `sid` cookie the response set. */
+async function sidRequest(srv: { url: string }, path: string, cookie?: string) {
+  const res = await fetch(srv.url + path, { headers: cookie ? { cookie } : {} });
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
+  return { body: await res.text(), cookie: set?.split(';')[0] };
+}
+
+/**
+ * The migration tests' round trip: one session served by each middleware of `sequence` in turn (the
+ * incumbent and sess, switching back and forth), two `/count` requests on each and, with `peek`, an
+ * unchanged request (a touch from each side, read back by the next). Resolves the final count.
+ */
+export async function switchBackAndForth(sequence: Array<() => express.RequestHandler | Promise<express.RequestHandler>>, { peek = true } = {}): Promise<number> {
+  let cookie: string | undefined;
+  let n = 0;
+  for (const make of sequence) {
+    const srv = await serve(countingApp(await make()));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await sidRequest(srv, '/count', cookie);
+        if (res.cookie) cookie = res.cookie;
+        expect(res.body).toBe(String(++n));
+      }
+      if (peek) expect((await sidRequest(srv, '/peek', cookie)).body).toBe(String(n));
+    } finally {
+      await srv.close();
+    }
+  }
+  return n;
+}
+
 /**
  * The migration case the incumbents' touch makes: connect-redis, connect-pg-simple, express-mysql-session
  * and connect-mongo keep an unchanged session alive by moving only their own expiry, so a session used
@@ -78,30 +110,25 @@ export async function keptAliveByTouches(incumbent: (maxAge: number) => express.
   const theirs = await serve(countingApp(incumbent(maxAge)));
   const mine = await serve(countingApp(ours(maxAge)));
   try {
-    const get = async (srv: { url: string }, path: string, cookie?: string) => {
-      const res = await fetch(srv.url + path, { headers: cookie ? { cookie } : {} });
-      const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
-      return { body: await res.text(), cookie: set?.split(';')[0] };
-    };
     const t0 = Date.now();
-    const first = await get(theirs, '/count');
+    const first = await sidRequest(theirs, '/count');
     if (first.body !== '1' || !first.cookie) throw new Error(`the incumbent did not start a session (${first.body})`);
     const cookie = first.cookie;
     await sleepUntil(t0 + maxAge / 2);
-    if ((await get(theirs, '/peek', cookie)).body !== '1') throw new Error('the incumbent lost its own session');
+    if ((await sidRequest(theirs, '/peek', cookie)).body !== '1') throw new Error('the incumbent lost its own session');
     // The stored cookie has expired now; the incumbent's expiry (moved by that touch) has not.
     await sleepUntil(t0 + maxAge + 500);
-    const read = await get(mine, '/peek', cookie);
+    const read = await sidRequest(mine, '/peek', cookie);
     if (read.body !== '1') throw new Error(`sess did not find a session the incumbent kept alive by touches (got ${read.body})`);
     // And back: sess keeps it alive by touches past its stored cookie's expiry, the incumbent still finds it.
     const t1 = Date.now();
-    if ((await get(mine, '/count', cookie)).body !== '2') throw new Error('sess could not update the session');
+    if ((await sidRequest(mine, '/count', cookie)).body !== '2') throw new Error('sess could not update the session');
     await sleepUntil(t1 + maxAge / 2);
-    if ((await get(mine, '/peek', cookie)).body !== '2') throw new Error('sess lost its own session');
+    if ((await sidRequest(mine, '/peek', cookie)).body !== '2') throw new Error('sess lost its own session');
     await sleepUntil(t1 + maxAge + 500);
-    const back = await get(theirs, '/peek', cookie);
+    const back = await sidRequest(theirs, '/peek', cookie);
     if (back.body !== '2') throw new Error(`the incumbent did not find a session sess kept alive by touches (got ${back.body})`);
-    const again = await get(mine, '/peek', cookie);
+    const again = await sidRequest(mine, '/peek', cookie);
     if (again.body !== '2') throw new Error(`sess did not find the session after the incumbent touched it again (got ${again.body})`);
   } finally {
     await theirs.close();

@@ -33,6 +33,8 @@ export class StoreGateway {
    * cookie, so its `expires` goes stale while the session is alive; they expire sessions themselves.
    */
   readonly checksCookieExpiry: boolean;
+  /** Whether the store's touch stores the cookie too (false: only the expiry, see `touchCookie`). */
+  readonly touchStoresCookie: boolean;
 
   constructor(
     readonly store: SessionStore,
@@ -41,6 +43,7 @@ export class StoreGateway {
     private readonly hashKey: string | Buffer | undefined,
   ) {
     this.checksCookieExpiry = !(store instanceof CallbackStoreAdapter);
+    this.touchStoresCookie = store.capabilities.touchCookie !== false;
   }
 
   /** The key the store sees for `sid`. */
@@ -114,11 +117,6 @@ export class StoreGateway {
 
   get canTouch(): boolean {
     return typeof this.store.touch === 'function';
-  }
-
-  /** Whether the store's touch stores the cookie too (false: only the expiry, see `touchCookie`). */
-  get touchStoresCookie(): boolean {
-    return this.store.capabilities.touchCookie !== false;
   }
 
   touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {

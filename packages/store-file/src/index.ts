@@ -95,14 +95,16 @@ export class FileStore implements SessionStore {
   private readonly chains = new Map<string, Promise<unknown>>();
 
   constructor(options: FileStoreOptions = {}) {
+    const plain = 'files are plain JSON, readable by session-file-store without its secret; keep secrets out of the session';
+    const json = "files are JSON in UTF-8, session-file-store's default";
     refuseOptions('FileStore', options, {
-      encrypt: 'files are plain JSON, readable by session-file-store without its secret; keep secrets out of the session',
-      secret: 'files are plain JSON, readable by session-file-store without its secret; keep secrets out of the session',
-      fileExtension: 'files are named <id>.json, session-file-store\'s default',
-      keyFunction: 'files are named by the session id, session-file-store\'s default; hashIds on session() names them by a keyed hash',
-      encoder: 'files are JSON in UTF-8, session-file-store\'s default',
-      decoder: 'files are JSON in UTF-8, session-file-store\'s default',
-      encoding: 'files are JSON in UTF-8, session-file-store\'s default',
+      encrypt: plain,
+      secret: plain,
+      fileExtension: "files are named <id>.json, session-file-store's default",
+      keyFunction: "files are named by the session id, session-file-store's default; hashIds on session() names them by a keyed hash",
+      encoder: json,
+      decoder: json,
+      encoding: json,
       fallbackSessionFn: 'a file that cannot be read is a miss (a new session) or a typed bad-data error, never a made-up session',
     });
     if (options.dir !== undefined && options.path !== undefined) throw new ConfigError('FileStore takes dir or path (the same option), not both');

@@ -4,8 +4,6 @@
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
@@ -13,6 +11,7 @@ import expressSession from 'express-session';
 import createFileStore from 'session-file-store';
 import session, { toExpressStore } from '@sess/core';
 import { FileStore } from '@sess/store-file';
+import { serve } from '../../conformance/test/http';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'sess-file-compat-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -30,13 +29,6 @@ function app(mw: express.RequestHandler) {
   });
   a.get('/peek', (req, res) => res.json(req.session));
   return a;
-}
-
-async function serve(a: express.Express) {
-  const server = http.createServer(a);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 async function visit(url: string, cookie: string | undefined, p: string) {

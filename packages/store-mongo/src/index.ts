@@ -56,6 +56,7 @@ export interface MongoStoreOptions {
 }
 
 const ID = /^[A-Za-z0-9_-]{1,255}$/;
+const STORED_AS = 'the session is stored as a JSON string or an embedded document (stringify)';
 
 /** A document of the connect-mongo layout, with sess's optional fields. */
 interface SessionDoc {
@@ -116,8 +117,8 @@ export class MongoStore implements SessionStore {
       touchAfter: INCUMBENT_OPTION_HINTS.touchAfter,
       crypto: 'sessions are stored as the incumbent stores them unencrypted; keep secrets out of the session or encrypt the database',
       transformId: 'documents are keyed by the session id, as connect-mongo does by default; hashIds on session() keys them by a keyed hash',
-      serialize: 'the session is stored as a JSON string or an embedded document (stringify)',
-      unserialize: 'the session is stored as a JSON string or an embedded document (stringify)',
+      serialize: STORED_AS,
+      unserialize: STORED_AS,
       writeOperationOptions: 'writes are always acknowledged (w: 1 or the client\'s stronger write concern)',
       timestamps: 'not supported: listUser() reports when each session was created and last seen',
       clientPromise: 'pass the MongoClient itself as client (await the promise first)',

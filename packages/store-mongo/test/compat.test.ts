@@ -10,7 +10,7 @@ import { MongoClient } from 'mongodb';
 import session from '@sess/core';
 import { MongoStore } from '@sess/store-mongo';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { countingApp as app, keptAliveByTouches, serve } from '../../conformance/test/http';
+import { keptAliveByTouches, switchBackAndForth } from '../../conformance/test/http';
 
 const svc = serviceTest('mongo');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
@@ -41,23 +41,7 @@ if (!svc.available) {
       const incumbent = () => expressSession({ ...opts, store: ConnectMongo.create({ client, collectionName, stringify, autoRemove: 'disabled' }) });
       const ours = () => session({ ...opts, store: new MongoStore({ client, collectionName, stringify, autoRemove: 'disabled' }) });
       const sequence = first === 'incumbent' ? [incumbent, ours, incumbent] : [ours, incumbent, ours];
-      let cookie: string | undefined;
-      let n = 0;
-      for (const make of sequence) {
-        const srv = await serve(app(make()));
-        try {
-          for (let i = 0; i < 2; i++) {
-            const res = await fetch(srv.url + '/count', { headers: cookie ? { cookie } : {} });
-            const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
-            if (set) cookie = set.split(';')[0];
-            expect(await res.text()).toBe(String(++n));
-          }
-          // An unchanged request: a touch from each side, read back by the next.
-          expect(await (await fetch(srv.url + '/peek', { headers: { cookie: cookie! } })).text()).toBe(String(n));
-        } finally {
-          await srv.close();
-        }
-      }
+      await switchBackAndForth(sequence);
       const docs = await client.db().collection(collectionName).find({}).toArray();
       expect(docs).toHaveLength(1);
       const doc = docs[0]!;

@@ -10,7 +10,7 @@ import mysqlCallback from 'mysql2';
 import session from '@sess/core';
 import { MySQLStore } from '@sess/store-mysql';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { countingApp as app, keptAliveByTouches, serve } from '../../conformance/test/http';
+import { keptAliveByTouches, switchBackAndForth } from '../../conformance/test/http';
 
 const svc = serviceTest('mysql');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
@@ -40,23 +40,7 @@ if (!svc.available) {
       };
       const ours = async () => session({ ...opts, store: new MySQLStore({ pool: callbackPool, schema, pruneSessionInterval: false }) });
       const sequence = first === 'incumbent' ? [incumbent, ours, incumbent] : [ours, incumbent, ours];
-      let cookie: string | undefined;
-      let n = 0;
-      for (const make of sequence) {
-        const srv = await serve(app(await make()));
-        try {
-          for (let i = 0; i < 2; i++) {
-            const res = await fetch(srv.url + '/count', { headers: cookie ? { cookie } : {} });
-            const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
-            if (set) cookie = set.split(';')[0];
-            expect(await res.text()).toBe(String(++n));
-          }
-          // An unchanged request: a touch from each side, read back by the next.
-          expect(await (await fetch(srv.url + '/peek', { headers: { cookie: cookie! } })).text()).toBe(String(n));
-        } finally {
-          await srv.close();
-        }
-      }
+      await switchBackAndForth(sequence);
       const [rows] = await admin.query<mysql.RowDataPacket[]>(`SELECT session_id, expires, data FROM \`${tableName}\``);
       expect(rows).toHaveLength(1);
       expect(String(rows[0]!.data).startsWith('{"cookie":')).toBe(true);

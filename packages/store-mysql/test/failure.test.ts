@@ -3,12 +3,11 @@
  * resets every connection and refuses new ones), or stalled (the proxy forwards nothing). Requests get
  * typed errors within the store timeout, never hang, and the pool recovers by itself.
  */
-import { afterAll, describe, expect, test } from '@jest/globals';
+import { afterAll, describe, test } from '@jest/globals';
 import mysql from 'mysql2/promise';
 import { MySQLStore } from '@sess/store-mysql';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { proxyFailureTests } from '../../conformance/test/failures';
-import { failureApp as app, serve, timed, until200 } from '../../conformance/test/http';
+import { blockedBackendTest, proxyFailureTests } from '../../conformance/test/failures';
 
 const svc = serviceTest('mysql');
 const table = `sess_failure_${process.pid}`;
@@ -26,23 +25,16 @@ if (!svc.available) {
     proxyFailureTests({ url: urls.mysql, defaultPort: 3306, make: (url) => new MySQLStore({ uri: url, schema: { tableName: table }, pruneSessionInterval: false }) });
     test('slow (the row locked by another transaction): StoreTimeoutError within storeTimeout, then normal service', async () => {
       const store = new MySQLStore({ uri: urls.mysql, schema: { tableName: table }, pruneSessionInterval: false });
-      const srv = await serve(app(store));
-      const login = await timed(srv.url + '/login');
-      expect(login.status).toBe(200);
-      const holder = await admin.getConnection();
-      await holder.query('BEGIN');
-      await holder.query(`SELECT * FROM \`${table}\` FOR UPDATE`);
       // A write (the login rewrites the session) waits on the row lock.
-      const slow = await timed(srv.url + '/login', login.cookie);
-      expect(slow.status).toBe(503);
-      expect(slow.body).toBe('SESS_STORE_TIMEOUT');
-      expect(slow.ms).toBeLessThan(2000);
-      await holder.query('ROLLBACK');
-      holder.release();
-      expect((await until200(srv.url + '/me', login.cookie)).body).toBe('ann');
-      await srv.close();
-      await store.close();
+      await blockedBackendTest(store, '/login', async () => {
+        const holder = await admin.getConnection();
+        await holder.query('BEGIN');
+        await holder.query(`SELECT * FROM \`${table}\` FOR UPDATE`);
+        return async () => {
+          await holder.query('ROLLBACK');
+          holder.release();
+        };
+      });
     }, 60_000);
-
   });
 }

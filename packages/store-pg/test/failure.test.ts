@@ -3,12 +3,11 @@
  * every connection and refuses new ones), or slow (a lock held by another connection). Requests get
  * typed errors within the store timeout, never hang, and the pool recovers by itself.
  */
-import { afterAll, describe, expect, test } from '@jest/globals';
+import { afterAll, describe, test } from '@jest/globals';
 import pg from 'pg';
 import { PgStore } from '@sess/store-pg';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { proxyFailureTests } from '../../conformance/test/failures';
-import { failureApp as app, serve, timed, until200 } from '../../conformance/test/http';
+import { blockedBackendTest, proxyFailureTests } from '../../conformance/test/failures';
 
 const svc = serviceTest('pg');
 const table = `sess_failure_${process.pid}`;
@@ -26,22 +25,15 @@ if (!svc.available) {
     proxyFailureTests({ url: urls.pg, defaultPort: 5432, make: (url) => new PgStore({ connectionString: url, tableName: table, createTableIfMissing: true, pruneSessionInterval: false }) });
     test('slow (the table locked by another connection): StoreTimeoutError within storeTimeout, then normal service', async () => {
       const store = new PgStore({ connectionString: urls.pg, tableName: table, createTableIfMissing: true, pruneSessionInterval: false });
-      const srv = await serve(app(store));
-      const login = await timed(srv.url + '/login');
-      expect(login.status).toBe(200);
-      const holder = await admin.connect();
-      await holder.query('BEGIN');
-      await holder.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
-      const slow = await timed(srv.url + '/me', login.cookie);
-      expect(slow.status).toBe(503);
-      expect(slow.body).toBe('SESS_STORE_TIMEOUT');
-      expect(slow.ms).toBeLessThan(2000);
-      await holder.query('ROLLBACK');
-      holder.release();
-      expect((await until200(srv.url + '/me', login.cookie)).body).toBe('ann');
-      await srv.close();
-      await store.close();
+      await blockedBackendTest(store, '/me', async () => {
+        const holder = await admin.connect();
+        await holder.query('BEGIN');
+        await holder.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
+        return async () => {
+          await holder.query('ROLLBACK');
+          holder.release();
+        };
+      });
     }, 60_000);
-
   });
 }

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import session from '@sess/core';
 import { RedisStore } from '@sess/store-redis';
 import { serviceTest, urls } from '../../conformance/test/services';
-import { countingApp as app, keptAliveByTouches, serve } from '../../conformance/test/http';
+import { keptAliveByTouches, switchBackAndForth } from '../../conformance/test/http';
 
 const svc = serviceTest('redis');
 const opts = { secret: 'keyboard cat', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
@@ -45,18 +45,7 @@ if (!svc.available) {
       const incumbent = () => expressSession({ ...opts, store: new ConnectRedis({ client: nodeRedis, prefix }) });
       const ours = () => session({ ...opts, store: new RedisStore({ client: ioredis, prefix }) });
       const sequence = first === 'incumbent' ? [incumbent, ours, incumbent] : [ours, incumbent, ours];
-      let cookie: string | undefined;
-      let n = 0;
-      for (const make of sequence) {
-        const srv = await serve(app(make()));
-        for (let i = 0; i < 2; i++) {
-          const res = await fetch(srv.url + '/count', { headers: cookie ? { cookie } : {} });
-          const set = res.headers.getSetCookie().find((c) => c.startsWith('sid='));
-          if (set) cookie = set.split(';')[0];
-          expect(await res.text()).toBe(String(++n));
-        }
-        await srv.close();
-      }
+      await switchBackAndForth(sequence, { peek: false });
       const keys = await ioredis.keys(prefix + '*');
       expect(keys).toHaveLength(1);
       const ttl = await ioredis.ttl(keys[0]!);
