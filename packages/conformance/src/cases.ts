@@ -157,6 +157,45 @@ export const cases: ConformanceCase[] = [
     },
   },
   {
+    id: 'sync-agrees',
+    title: 'synchronous ops (store.sync) answer what the promise-based methods do, and throw what they would reject with',
+    needs: ['sync'],
+    timeoutMs: 5000,
+    async run(t) {
+      const sync = t.store.sync!;
+      for (const op of ['get', 'set', 'destroy'] as const) assert.equal(typeof sync[op], 'function', `store.sync.${op} must be a function`);
+      assert.ok(sync.touch === undefined || typeof sync.touch === 'function', 'store.sync.touch must be a function, if there');
+      const a = t.id();
+      const rec = t.record({ user: { id: 7 }, n: 1 });
+      assert.equal(sync.set(a, rec, t.ctx()), undefined, 'sync.set returns nothing (it is not a promise)');
+      assert.deepEqual(plain(await t.store.get(a)), plain(rec), 'a record written by sync.set reads back through get');
+      const b = t.id();
+      await t.store.set(b, t.record({ v: 'b' }), t.ctx());
+      const got = sync.get(b);
+      assert.ok(got && typeof (got as { then?: unknown }).then !== 'function', 'sync.get returns the record itself');
+      assert.deepEqual(plain(got), plain(await t.store.get(b)), 'sync.get and get disagree');
+      assert.equal(sync.get(t.id()), null, 'sync.get of an unknown id gives null');
+      if (sync.touch) {
+        const ctx = t.ctx(120_000);
+        sync.touch(b, t.record({ v: 'from touch' }, 120_000), ctx);
+        const touched = await t.store.get(b);
+        assert.equal(touched?.v, 'b', 'sync.touch rewrote the data');
+        const never = t.id();
+        sync.touch(never, t.record({ v: 1 }), t.ctx());
+        await expectMissing(t.store, never, 'sync.touch created a session');
+      }
+      sync.set(a, t.record({ v: 'past' }, -60_000), t.ctx(-60_000));
+      await expectMissing(t.store, a, 'sync.set with a past expiry must delete');
+      sync.destroy(b);
+      sync.destroy(b);
+      await expectMissing(t.store, b, 'sync.destroy did not remove the record');
+      const kept = t.id();
+      sync.set(kept, t.record({ v: 'kept' }), t.ctx());
+      assert.throws(() => sync.set(kept, t.record({ v: 'bad', n: 10n as unknown }), t.ctx()), 'sync.set of an unserialisable record must throw, as set rejects');
+      assert.equal(sync.get(kept)?.v, 'kept', 'the failed sync.set damaged the stored record');
+    },
+  },
+  {
     id: 'touch-no-resurrect',
     title: 'touch of a destroyed or unknown session does not bring it back',
     needs: ['touch'],

@@ -16,18 +16,24 @@ export interface DescribeStoreOptions extends Pick<RunOptions, 'grep' | 'timeout
   capabilities?: Partial<StoreCapabilities>;
   /** Whether the store has close() (default: probed, or true when capabilities are given). */
   hasClose?: boolean;
+  /** Whether the store has synchronous ops, `store.sync` (default: probed, or false when capabilities are given). */
+  hasSync?: boolean;
 }
 
-function probe(factory: StoreFactory, options: DescribeStoreOptions): { caps: Partial<StoreCapabilities>; hasClose: boolean } {
+function probe(factory: StoreFactory, options: DescribeStoreOptions): { caps: Partial<StoreCapabilities>; hasClose: boolean; hasSync: boolean } {
   const f = normalise(factory);
   const caps = options.capabilities ?? f.capabilities;
-  if (caps) return { caps, hasClose: options.hasClose ?? true };
+  if (caps) return { caps, hasClose: options.hasClose ?? true, hasSync: options.hasSync ?? false };
   const made = f.create({ namespace: 'sessconf_probe', caseId: 'probe' });
   if (made && typeof (made as Promise<unknown>).then === 'function') {
     throw new TypeError('describeStore: the factory is asynchronous, so pass the store\'s capabilities: describeStore(name, factory, { capabilities })');
   }
-  const store = made as { capabilities?: Partial<StoreCapabilities>; close?: () => unknown };
-  const out = { caps: store.capabilities ?? { touch: typeof (store as { touch?: unknown }).touch === 'function' }, hasClose: typeof store.close === 'function' };
+  const store = made as { capabilities?: Partial<StoreCapabilities>; close?: () => unknown; sync?: unknown };
+  const out = {
+    caps: store.capabilities ?? { touch: typeof (store as { touch?: unknown }).touch === 'function' },
+    hasClose: typeof store.close === 'function',
+    hasSync: store.sync !== undefined && store.capabilities !== undefined,
+  };
   // The probe instance is never used: release it now.
   Promise.resolve()
     .then(() => store.close?.())
@@ -38,11 +44,11 @@ function probe(factory: StoreFactory, options: DescribeStoreOptions): { caps: Pa
 
 /** Declare the conformance suite as jest tests for the store `factory` makes. */
 export function describeStore(name: string, factory: StoreFactory, options: DescribeStoreOptions = {}): void {
-  const { caps, hasClose } = probe(factory, options);
+  const { caps, hasClose, hasSync } = probe(factory, options);
   describe(`conformance: ${name}`, () => {
     for (const c of cases) {
       if (options.grep && !options.grep.test(c.id) && !options.grep.test(c.title)) continue;
-      const reason = skipReason(c, caps, hasClose);
+      const reason = skipReason(c, caps, hasClose, hasSync);
       const title = `${c.id}: ${c.title}`;
       if (reason) {
         test.skip(`${title} [skipped: ${reason}]`, () => undefined);

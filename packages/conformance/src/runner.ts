@@ -6,10 +6,12 @@ import { HungOperationError, build, newNamespace, normalise, teardown, tracked }
 import type { CaseContext, CaseResult, ConformanceCase, Need, RunOptions, StoreFactory } from './types.js';
 
 /** Why a case is skipped for a store with these capabilities, or undefined if it runs. */
-export function skipReason(c: ConformanceCase, caps: Partial<StoreCapabilities>, hasClose: boolean): string | undefined {
+export function skipReason(c: ConformanceCase, caps: Partial<StoreCapabilities>, hasClose: boolean, hasSync = false): string | undefined {
   for (const need of c.needs) {
     if (need === 'close') {
       if (!hasClose) return 'store has no close()';
+    } else if (need === 'sync') {
+      if (!hasSync) return 'store has no synchronous ops (store.sync)';
     } else if (!caps[need]) {
       return `store does not declare capabilities.${need}`;
     }
@@ -152,7 +154,7 @@ export async function runCase(factory: StoreFactory, c: ConformanceCase, timeout
   const caps = built.store.capabilities ?? {};
   const resolution = typeof caps.expiryResolution === 'number' && caps.expiryResolution > 0 ? caps.expiryResolution : 1000;
   const hasClose = typeof built.store.close === 'function';
-  const skip = skipReason(c, caps, hasClose);
+  const skip = skipReason(c, caps, hasClose, built.store.sync !== undefined);
   const others: Array<Awaited<ReturnType<typeof build>> & { ctx: typeof ctx }> = [];
   const pending = new Set<string>();
   let outcome: CaseResult;

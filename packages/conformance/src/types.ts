@@ -25,7 +25,7 @@ export type StoreFactory =
     };
 
 /** Capabilities a case can need, beyond the required methods. */
-export type Need = keyof Omit<StoreCapabilities, 'expiryResolution' | 'touchCookie'> | 'close';
+export type Need = keyof Omit<StoreCapabilities, 'expiryResolution' | 'touchCookie'> | 'close' | 'sync';
 
 /** What a case gets to work with. */
 export interface CaseContext {

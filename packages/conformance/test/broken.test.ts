@@ -3,7 +3,7 @@
  * guards against that must fail (while the rest of the suite still passes).
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { MemoryStore, type SessionLock, type SessionPatch, type SessionRecord, type WriteContext } from '@sess/core';
+import { MemoryStore, type SessionLock, type SessionPatch, type SessionRecord, type SyncStoreOps, type WriteContext } from '@sess/core';
 import { runConformance, type CaseResult } from '@sess/conformance';
 
 const shared = new Map<string, MemoryStore>();
@@ -22,6 +22,18 @@ class SwallowsErrors extends MemoryStore {
     } catch {
       // swallowed: the caller thinks it was saved
     }
+  }
+}
+/** Synchronous ops that do not do what the promise-based ones do: its sync touch rewrites the data. */
+class SyncTouchRewrites extends MemoryStore {
+  override get sync(): SyncStoreOps {
+    const ops = (this as unknown as { syncOps: SyncStoreOps }).syncOps;
+    return {
+      ...ops,
+      touch: (sid, r, c) => {
+        if (ops.get(sid)) ops.set(sid, r, c);
+      },
+    };
   }
 }
 class NeverSettles extends MemoryStore {
@@ -108,6 +120,7 @@ describe('the suite catches broken stores', () => {
     ['patch is not atomic', 'atomic-patch', () => new RacyPatch({ checkPeriod: 0 }), /was lost/],
     ['clear reaches other namespaces', 'clear-own-namespace', () => new ClearsEverything({ checkPeriod: 0 }), /removed a session of another namespace/],
     ['lock is not exclusive', 'lock-exclusive', () => new StealsLocks({ checkPeriod: 0 }), /must wait and then fail/],
+    ['sync touch rewrites data', 'sync-agrees', () => new SyncTouchRewrites({ checkPeriod: 0 }), /sync\.touch rewrote the data/],
   ])('%s → %s fails', async (_name, caseId, make, reason) => {
     const results =
       caseId === 'roundtrip'

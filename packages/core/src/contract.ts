@@ -89,6 +89,19 @@ export interface StoreCapabilities {
 }
 
 /**
+ * An in-process store's operations, answered synchronously: what the promise-based methods would resolve,
+ * returned instead (and what they would reject with, thrown). Optional (`SessionStore.sync`): core then
+ * calls these, so a request on such a store never waits for a promise; there is no deadline, as nothing
+ * is awaited.
+ */
+export interface SyncStoreOps {
+  get(sid: string): SessionRecord | null;
+  set(sid: string, record: SessionRecord, ctx: WriteContext): void;
+  destroy(sid: string): void;
+  touch?(sid: string, record: SessionRecord, ctx: WriteContext): void;
+}
+
+/**
  * The promise-based store contract of sess (docs/store-contract.md). Required: `get`, `set`,
  * `destroy`, `capabilities`. Everything else is optional and declared in `capabilities`.
  */
@@ -127,6 +140,12 @@ export interface SessionStore {
   listUser?(userKey: string): Promise<UserSessionInfo[]>;
   /** Destroy the sessions indexed under `userKey`, except the ids in `except`. Resolves how many went. */
   destroyUser?(userKey: string, except?: string[]): Promise<number>;
+  /**
+   * For a store whose data lives in this process: the same operations, answered synchronously (see
+   * {@link SyncStoreOps}). Read on every operation, so a store can withdraw it (say, when a method was
+   * replaced on the instance).
+   */
+  readonly sync?: SyncStoreOps | undefined;
 }
 
 /** Capabilities of a store that declares nothing beyond the required methods. */

@@ -35,6 +35,9 @@ export interface CookieData {
   sameSite?: boolean | 'lax' | 'strict' | 'none';
 }
 
+/** Where a cookie read from the store keeps its ISO expiry until it is needed (a symbol: not in keys or JSON). */
+const kIso = Symbol('sess.expiresIso');
+
 /**
  * The session cookie, `req.session.cookie`. Same shape and semantics as express-session's `Cookie`:
  * `maxAge` counts down from `expires`, `originalMaxAge` keeps the configured lifetime, and
@@ -51,6 +54,8 @@ export class Cookie {
   declare originalMaxAge: number | null;
   /** @internal */
   declare _expires: Date | null | undefined;
+  /** @internal The stored ISO expiry, turned into `_expires` when first needed (most requests never read it). */
+  declare [kIso]: string | undefined;
 
   constructor(options?: CookieOptions | CookieData | Record<string, unknown>) {
     this.path = '/';
@@ -75,7 +80,10 @@ export class Cookie {
     for (const key in data) {
       const v = (data as Record<string, unknown>)[key];
       if (key === 'data') continue;
-      if (key === 'expires') c._expires = typeof v === 'string' ? new Date(v) : (v as Date | null | undefined);
+      if (key === 'expires') {
+        if (typeof v === 'string') c[kIso] = v;
+        else c._expires = v as Date | null | undefined;
+      }
       else if (key === 'maxAge') c.maxAge = v as number | null;
       else (c as unknown as Record<string, unknown>)[key] = v;
     }
@@ -85,11 +93,12 @@ export class Cookie {
 
   /** Absolute expiry, or `null`/`undefined` for a browser-session cookie. */
   set expires(date: Date | null | undefined) {
+    if (this[kIso] !== undefined) this[kIso] = undefined;
     this._expires = date;
     this.originalMaxAge = this.maxAge;
   }
   get expires(): Date | null | undefined {
-    return this._expires;
+    return this[kIso] === undefined ? this._expires : expiresOf(this);
   }
 
   /** Milliseconds left until `expires` (setting it moves `expires` to now + ms). */
@@ -100,7 +109,8 @@ export class Cookie {
     this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms as Date | null | undefined);
   }
   get maxAge(): number | null {
-    return this._expires instanceof Date ? this._expires.valueOf() - Date.now() : (this._expires as null);
+    const e = this.expires;
+    return e instanceof Date ? e.valueOf() - Date.now() : (e as null);
   }
 
   /** The attributes as a plain object, in express-session's key order. */
@@ -109,7 +119,7 @@ export class Cookie {
       originalMaxAge: this.originalMaxAge,
       partitioned: this.partitioned,
       priority: this.priority,
-      expires: this._expires,
+      expires: this.expires,
       secure: this.secure,
       httpOnly: this.httpOnly,
       domain: this.domain,
@@ -128,10 +138,19 @@ export class Cookie {
   }
 }
 
+/** Turn a cookie's stored ISO expiry into its `_expires` Date. */
+function expiresOf(c: Cookie): Date {
+  const d = new Date(c[kIso] as string);
+  c[kIso] = undefined;
+  c._expires = d;
+  return d;
+}
+
 /** `Set-Cookie` header value with the same bytes express-session writes (the `cookie` package, encodeURIComponent). */
 export function serializeCookie(name: string, value: string, c: Cookie): string {
+  const expires = c.expires;
   return serialize(name, value, {
-    expires: c._expires instanceof Date ? c._expires : undefined,
+    expires: expires instanceof Date ? expires : undefined,
     secure: c.secure,
     httpOnly: c.httpOnly,
     domain: c.domain,

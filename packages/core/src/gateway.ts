@@ -22,6 +22,129 @@ export interface SessEvent {
   error?: SessError;
 }
 
+/** What a store operation calls back with: a typed error, or the value. */
+export type Done<T> = (err: SessError | undefined, value?: T) => void;
+
+/**
+ * The deadlines of store operations that share one timeout: one timer for all of them instead of a timer
+ * per operation (two per request). Operations start in order, so they fall due in order: a linked list
+ * (no Map or Set churn per operation), the timer armed for the oldest pending one and re-armed for the
+ * next when it fires. Unref'd: a deadline never keeps the process alive (the store's own connection
+ * does, while an operation is really pending).
+ */
+class Deadlines {
+  first: Operation<unknown> | null = null;
+  last: Operation<unknown> | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly ms: number) {}
+
+  add(op: Operation<unknown>): void {
+    op.due = op.started + this.ms;
+    op.owner = this;
+    op.prev = this.last;
+    if (this.last) this.last.next = op;
+    else this.first = op;
+    this.last = op;
+    if (this.timer === undefined) this.arm(this.ms);
+  }
+
+  unlink(op: Operation<unknown>): void {
+    if (op.prev) op.prev.next = op.next;
+    else if (this.first === op) this.first = op.next;
+    else return; // not in the list
+    if (op.next) op.next.prev = op.prev;
+    else this.last = op.prev;
+    op.prev = op.next = null;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.sweep(), ms);
+    this.timer.unref();
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    for (let op = this.first; op; op = this.first) {
+      if (op.due > now) {
+        this.arm(Math.max(1, Math.ceil(op.due - now)));
+        return;
+      }
+      this.unlink(op);
+      op.fail(new StoreTimeoutError(op.operation, this.ms));
+    }
+  }
+}
+
+const byTimeout = new Map<number, Deadlines>();
+
+function deadlines(ms: number): Deadlines {
+  let d = byTimeout.get(ms);
+  if (!d) {
+    d = new Deadlines(ms);
+    if (byTimeout.size < 64) byTimeout.set(ms, d);
+  }
+  return d;
+}
+
+/** One store operation in flight: it settles once, with the store's answer or at its deadline. */
+class Operation<T> {
+  readonly started = performance.now();
+  settled = false;
+  due = 0;
+  owner: Deadlines | null = null;
+  prev: Operation<unknown> | null = null;
+  next: Operation<unknown> | null = null;
+
+  constructor(
+    private readonly gw: StoreGateway,
+    readonly operation: string,
+    private readonly sid: string | undefined,
+    private readonly event: SessEventName | undefined,
+    private readonly done: Done<T>,
+  ) {}
+
+  /** Follow the store's promise (or call `fn` and follow what it returns). */
+  watch(fn: () => Promise<T>): void {
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (err) {
+      // As a rejection would be: never back into the caller before it returns.
+      queueMicrotask(() => this.fail(err));
+      return;
+    }
+    Promise.resolve(p).then(
+      (value) => this.ok(value),
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  ok(value: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.owner) this.owner.unlink(this as Operation<unknown>);
+    if (this.event) this.gw.emit(this.event, this.sid, { operation: this.operation, latencyMs: performance.now() - this.started });
+    this.done(undefined, value);
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.owner) this.owner.unlink(this as Operation<unknown>);
+    const typed = toStoreError(this.operation, err, this.sid);
+    if (log.enabled) log('store %s failed for %s: %s', this.operation, this.sid ? idTag(this.sid) : '-', typed.code);
+    this.gw.emit('storeError', this.sid, { operation: this.operation, latencyMs: performance.now() - this.started, error: typed });
+    this.done(typed);
+  }
+}
+
+/** The promise of a callback-style operation. */
+function promised<T>(start: (done: Done<T>) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
 /**
  * Every store call of the middleware goes through here: the per-operation deadline, error typing
  * (StoreError / StoreTimeoutError, ids redacted), events with latency, and `hashIds` key mapping.
@@ -57,78 +180,106 @@ export class StoreGateway {
     this.events.emit(type, { type, idTag: sid === undefined ? undefined : idTag(sid), ...extra });
   }
 
-  private run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName, timeoutMs = this.timeoutMs): Promise<T> {
-    const started = performance.now();
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timer = timeoutMs > 0 ? setTimeout(() => fail(new StoreTimeoutError(operation, timeoutMs)), timeoutMs) : undefined;
-      const fail = (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        const typed = toStoreError(operation, err, sid);
-        if (log.enabled) log('store %s failed for %s: %s', operation, sid ? idTag(sid) : '-', typed.code);
-        this.emit('storeError', sid, { operation, latencyMs: performance.now() - started, error: typed });
-        reject(typed);
-      };
-      let op: Promise<T>;
-      try {
-        op = fn();
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      Promise.resolve(op).then((value) => {
-        if (settled) return;
-        settled = true;
-        if (timer) clearTimeout(timer);
-        if (event) this.emit(event, sid, { operation, latencyMs: performance.now() - started });
-        resolve(value);
-      }, fail);
-    });
+  /** Start `operation`: `fn` calls the store; `done` gets the typed outcome, always asynchronously. */
+  private call<T>(operation: string, sid: string | undefined, event: SessEventName | undefined, fn: () => Promise<T>, done: Done<T>, timeoutMs = this.timeoutMs): void {
+    const op = new Operation<T>(this, operation, sid, event, done);
+    if (timeoutMs > 0) deadlines(timeoutMs).add(op as Operation<unknown>);
+    op.watch(fn);
   }
 
-  /** Load a record; a corrupt record (BadDataError from the store, or the wrong shape) is a miss. */
-  async get(sid: string): Promise<SessionRecord | null> {
-    let record: unknown;
+  private run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName, timeoutMs = this.timeoutMs): Promise<T> {
+    return promised<T>((done) => this.call(operation, sid, event, fn, done, timeoutMs));
+  }
+
+  /**
+   * Run `operation` on the store's synchronous ops: `done` is called before this returns, with the
+   * same typing and events as an asynchronous operation.
+   */
+  private callSync<T>(operation: string, sid: string, event: SessEventName | undefined, fn: () => T, done: Done<T>): void {
+    const started = performance.now();
+    let value: T;
     try {
-      record = await this.run('get', sid, () => this.store.get(this.key(sid)));
+      value = fn();
     } catch (err) {
-      if (SessError.isInstance(err) && err.code === 'SESS_BAD_DATA') return null;
-      if (SessError.isInstance(err) && err.code === 'SESS_STORE' && (err.cause as { code?: unknown } | undefined)?.code === 'SESS_BAD_DATA') return null;
-      throw err;
+      const typed = toStoreError(operation, err, sid);
+      if (log.enabled) log('store %s failed for %s: %s', operation, idTag(sid), typed.code);
+      this.emit('storeError', sid, { operation, latencyMs: performance.now() - started, error: typed });
+      done(typed);
+      return;
     }
-    if (record == null) return null;
+    if (event) this.emit(event, sid, { operation, latencyMs: performance.now() - started });
+    done(undefined, value);
+  }
+
+  /**
+   * Load a record; a corrupt record (BadDataError from the store, or the wrong shape) is a miss. On a
+   * store with synchronous ops, `done` is called before this returns.
+   */
+  getThen(sid: string, done: Done<SessionRecord | null>): void {
+    const got: Done<unknown> = (err, record) => this.got(sid, err, record, done);
+    const sync = this.store.sync;
+    if (sync !== undefined) this.callSync('get', sid, undefined, () => sync.get(this.key(sid)), got);
+    else this.call<unknown>('get', sid, undefined, () => this.store.get(this.key(sid)), got);
+  }
+
+  private got(sid: string, err: SessError | undefined, record: unknown, done: Done<SessionRecord | null>): void {
+    if (err) {
+      if (err.code === 'SESS_BAD_DATA') return done(undefined, null);
+      if (err.code === 'SESS_STORE' && (err.cause as { code?: unknown } | undefined)?.code === 'SESS_BAD_DATA') return done(undefined, null);
+      return done(err);
+    }
+    if (record == null) return done(undefined, null);
     if (typeof record !== 'object' || typeof (record as SessionRecord).cookie !== 'object' || (record as SessionRecord).cookie === null) {
       if (log.enabled) log('store returned a record of the wrong shape for %s: treated as a miss', idTag(sid));
       this.emit('storeError', sid, { operation: 'get', error: new BadDataError('store returned a session record without a cookie object') });
-      return null;
+      return done(undefined, null);
     }
-    return record as SessionRecord;
+    done(undefined, record as SessionRecord);
+  }
+
+  get(sid: string): Promise<SessionRecord | null> {
+    return promised((done) => this.getThen(sid, done));
+  }
+
+  /** Write a record; on a store with synchronous ops, `done` is called before this returns. */
+  setThen(sid: string, record: SessionRecord, ctx: WriteContext, done: Done<void>): void {
+    const sync = this.store.sync;
+    if (sync !== undefined) this.callSync('set', sid, 'save', () => sync.set(this.key(sid), record, ctx), done);
+    else this.call('set', sid, 'save', () => this.store.set(this.key(sid), record, ctx), done);
   }
 
   set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
-    return this.run('set', sid, () => this.store.set(this.key(sid), record, ctx), 'save');
+    return promised((done) => this.setThen(sid, record, ctx, done));
   }
 
   destroy(sid: string): Promise<void> {
-    return this.run('destroy', sid, () => this.store.destroy(this.key(sid)), 'destroy');
+    return promised((done) => this.destroyThen(sid, done));
+  }
+
+  /** Destroy a record; on a store with synchronous ops, `done` is called before this returns. */
+  destroyThen(sid: string, done: Done<void>): void {
+    const sync = this.store.sync;
+    if (sync !== undefined) this.callSync('destroy', sid, 'destroy', () => sync.destroy(this.key(sid)), done);
+    else this.call('destroy', sid, 'destroy', () => this.store.destroy(this.key(sid)), done);
   }
 
   get canTouch(): boolean {
     return typeof this.store.touch === 'function';
   }
 
-  touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
-    return this.run('touch', sid, () => this.store.touch!(this.key(sid), record, ctx), 'touch');
+  /** Touch a record; on a store with synchronous ops, `done` is called before this returns. */
+  touchThen(sid: string, record: SessionRecord, ctx: WriteContext, done: Done<void>): void {
+    const sync = this.store.sync;
+    if (sync?.touch !== undefined) this.callSync('touch', sid, 'touch', () => sync.touch!(this.key(sid), record, ctx), done);
+    else this.call('touch', sid, 'touch', () => this.store.touch!(this.key(sid), record, ctx), done);
   }
 
   get canPatch(): boolean {
     return typeof this.store.patch === 'function' && this.store.capabilities.atomicPatch;
   }
 
-  patch(sid: string, patch: SessionPatch, ctx: WriteContext): Promise<boolean> {
-    return this.run('patch', sid, () => this.store.patch!(this.key(sid), patch, ctx), 'save');
+  patchThen(sid: string, patch: SessionPatch, ctx: WriteContext, done: Done<boolean>): void {
+    this.call('patch', sid, 'save', () => this.store.patch!(this.key(sid), patch, ctx), done);
   }
 
   get canLock(): boolean {

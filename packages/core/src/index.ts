@@ -46,6 +46,7 @@ export type {
   SessionPatch,
   SessionLock,
   UserSessionInfo,
+  SyncStoreOps,
 } from './contract.js';
 export {
   SessError,

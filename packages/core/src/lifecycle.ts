@@ -1,10 +1,9 @@
 import type { TLSSocket } from 'node:tls';
 import type { NextFunction, Request, Response } from 'express';
-import onHeaders from 'on-headers';
 import { Cookie, serializeCookie } from './cookie.js';
 import type { CookieOptions } from './cookie.js';
-import type { SessionLock, SessionRecord, WriteContext } from './contract.js';
-import { shouldDestroy, shouldSave, shouldSetCookie, shouldTouch } from './decisions.js';
+import type { SessionLock, SessionPatch, SessionRecord, WriteContext } from './contract.js';
+import { shouldSave, shouldSetCookie, shouldTouch } from './decisions.js';
 import type { DecisionState } from './decisions.js';
 import { BadDataError, ErrorCodes, SessError, SessionTooLargeError } from './errors.js';
 import type { StoreGateway } from './gateway.js';
@@ -13,7 +12,7 @@ import { log } from './log.js';
 import type { ResolvedOptions } from './options.js';
 import { Session, kController, sessionData } from './session.js';
 import type { SessionController } from './session.js';
-import { readSessionCookie, signId } from './signature.js';
+import { signId } from './signature.js';
 
 /** sess's own bookkeeping, stored under `__sess` in the record when a feature needs it. */
 export interface SessMeta {
@@ -33,6 +32,15 @@ type SessRequest = Omit<Request, 'session' | 'sessionID'> & {
 const asReq = (r: SessRequest): Request => r as unknown as Request;
 
 type EndFn = (chunk?: unknown, encoding?: unknown, cb?: unknown) => unknown;
+
+/** Call the app's own `end`, with the chunk and encoding left to send (or, `withChunk` false, none). */
+function endWith(res: Response, original: EndFn, chunk: unknown, encoding: unknown, cb: unknown, withChunk = true): unknown {
+  if (withChunk) return cb ? original.call(res, chunk, encoding, cb) : original.call(res, chunk, encoding);
+  return cb ? original.call(res, cb) : original.call(res);
+}
+
+/** How the end-of-response store operation reports back: an error, or nothing. */
+type EndDone = (err?: unknown) => void;
 
 /** Is this request on a secure connection, as express-session decides it (`proxy` option). */
 export function isSecure(req: Request, trustProxy: boolean | undefined): boolean {
@@ -62,6 +70,54 @@ function cookieChanged(now: object, loaded: object): boolean {
   return (x ?? null) !== (y ?? null);
 }
 
+type WriteHeadFn = (this: Response, ...args: unknown[]) => unknown;
+
+/**
+ * Call `listener` once, just before the response's headers are written (what the `on-headers` package
+ * does, with the same handling of headers given to `writeHead`), without its per-call argument copying
+ * in the usual case: Node writing implicit headers calls `writeHead(statusCode)`.
+ */
+export function beforeHeaders(res: Response, listener: () => void): void {
+  const prev = res.writeHead as unknown as WriteHeadFn;
+  let fired = false;
+  (res as unknown as { writeHead: WriteHeadFn }).writeHead = function writeHead(this: Response, statusCode?: unknown, a?: unknown, b?: unknown): unknown {
+    const n = arguments.length;
+    this.statusCode = statusCode as number;
+    if (n <= 1) {
+      if (!fired) {
+        fired = true;
+        listener();
+        if (typeof statusCode === 'number') return prev.call(this, this.statusCode);
+      }
+      return n === 0 ? prev.call(this) : prev.call(this, statusCode);
+    }
+    const headerIndex = typeof a === 'string' ? 2 : 1;
+    const headers = n > headerIndex ? (headerIndex === 2 ? b : a) : undefined;
+    if (Array.isArray(headers)) setHeadersFromArray(this, headers);
+    else if (headers) for (const k of Object.keys(headers)) if (k) this.setHeader(k, (headers as Record<string, string>)[k]!);
+    const args: unknown[] = headerIndex === 2 ? [statusCode, a] : [statusCode];
+    if (!fired) {
+      fired = true;
+      listener();
+      if (typeof args[0] === 'number' && this.statusCode !== args[0]) {
+        args[0] = this.statusCode;
+        args.length = 1;
+      }
+    }
+    return prev.apply(this, args);
+  };
+}
+
+function setHeadersFromArray(res: Response, headers: unknown[]): void {
+  if (headers.length && Array.isArray(headers[0])) {
+    for (const pair of headers as unknown[][]) if (pair[0]) res.setHeader(pair[0] as string, pair[1] as string);
+    return;
+  }
+  if (headers.length % 2 !== 0) throw new TypeError('headers array is malformed');
+  for (let i = 0; i < headers.length; i += 2) res.removeHeader(headers[i] as string);
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]) res.appendHeader(headers[i] as string, headers[i + 1] as string);
+}
+
 /** JSON of the session's application data (no cookie): what change detection compares. */
 function fingerprint(sess: Session): string {
   try {
@@ -81,6 +137,8 @@ function fingerprint(sess: Session): string {
 export class Lifecycle implements SessionController {
   private cookieId: string | undefined;
   private resign = false;
+  /** The signed cookie value as received, reused when the same id is sent back under the current secret. */
+  private cookieValue: string | undefined;
   private originalId: string | undefined;
   private originalFp: string | undefined;
   private savedId: string | undefined;
@@ -96,6 +154,8 @@ export class Lifecycle implements SessionController {
   private loadedCookie: object | undefined;
   private baseline: Map<string, string> | undefined;
   private heldLock: SessionLock | undefined;
+  /** The response's own `end`, put back when an error must reach the app's error handler. */
+  private originalEnd: EndFn | undefined;
   private lockedId: string | undefined;
 
   constructor(
@@ -110,15 +170,16 @@ export class Lifecycle implements SessionController {
   /** Run the request: read the cookie, hook the response, load or create the session, call next. */
   start(): void {
     const { req, o } = this;
-    let verified = readSessionCookie(req.headers.cookie, o.name, o.secrets);
+    let verified = o.readCookie(req.headers.cookie);
     if (verified && !o.idPattern.test(verified.id)) {
       log('cookie id does not match the id grammar: ignored');
       verified = undefined;
     }
     this.cookieId = req.sessionID = verified?.id;
     this.resign = verified !== undefined && verified.secretIndex > 0;
+    this.cookieValue = verified?.value;
     req[kController] = this;
-    onHeaders(this.res, () => this.onHeaders());
+    beforeHeaders(this.res, () => this.onHeaders());
     this.hookEnd();
 
     if (this.cookieId === undefined) {
@@ -126,10 +187,28 @@ export class Lifecycle implements SessionController {
       this.safely(() => this.generate(true));
       return;
     }
-    this.load(this.cookieId).then(
-      () => this.next(),
-      (err: unknown) => this.loadFailed(err),
-    );
+    if (this.o.concurrency === 'lock' && this.gw.canLock) {
+      this.lockAndLoad(this.cookieId).then(
+        () => this.next(),
+        (err: unknown) => this.loadFailed(err),
+      );
+      return;
+    }
+    const sid = this.cookieId;
+    if (log.enabled) log('loading %s', idTag(sid));
+    this.gw.getThen(sid, (err, record) => {
+      if (err) {
+        this.loadFailed(err);
+        return;
+      }
+      try {
+        if (!this.loaded(sid, record!)) this.generate(true);
+      } catch (e) {
+        this.loadFailed(e);
+        return;
+      }
+      this.next();
+    });
   }
 
   private safely(fn: () => void): void {
@@ -142,15 +221,23 @@ export class Lifecycle implements SessionController {
     this.next();
   }
 
-  private async load(sid: string): Promise<void> {
-    if (this.o.concurrency === 'lock' && this.gw.canLock) await this.acquireLock(sid);
+  /** `concurrency: 'lock'`: take the session's lock, then load under it. */
+  private async lockAndLoad(sid: string): Promise<void> {
+    await this.acquireLock(sid);
     if (log.enabled) log('loading %s', idTag(sid));
     const record = await this.gw.get(sid);
+    if (this.loaded(sid, record)) return;
+    await this.releaseLock();
+    this.generate(true);
+  }
+
+  /** Take in what the store returned for the cookie's id: true if it is a live session, now installed. */
+  private loaded(sid: string, record: SessionRecord | null): boolean {
     const now = Date.now();
     if (record && this.isLive(record, now)) {
       this.gw.emit('load', sid);
       this.inflate(record, now);
-      return;
+      return true;
     }
     if (record) {
       log('stored session expired (cookie expiry or absoluteTimeout): new session');
@@ -159,8 +246,7 @@ export class Lifecycle implements SessionController {
       log('no stored session: new session');
     }
     this.gw.emit('miss', sid);
-    await this.releaseLock();
-    this.generate(true);
+    return false;
   }
 
   private loadFailed(err: unknown): void {
@@ -178,7 +264,7 @@ export class Lifecycle implements SessionController {
   private isLive(record: SessionRecord, now: number): boolean {
     const exp = record.cookie.expires;
     if (exp != null && this.gw.checksCookieExpiry) {
-      const t = new Date(exp as string).getTime();
+      const t = typeof exp === 'string' ? Date.parse(exp) : new Date(exp as unknown as number).getTime();
       if (!Number.isNaN(t) && t <= now) return false;
     }
     const meta = record.__sess as SessMeta | undefined;
@@ -245,7 +331,7 @@ export class Lifecycle implements SessionController {
     }
     if (this.o.rotateEvery > 0 && (this.meta.rotatedAt ?? this.meta.createdAt) + this.o.rotateEvery <= now) this.rotateDue = true;
     const exp = record.cookie.expires;
-    this.storedExpires = exp == null ? undefined : new Date(exp as string).getTime();
+    this.storedExpires = exp == null ? undefined : typeof exp === 'string' ? Date.parse(exp) : new Date(exp as unknown as number).getTime();
     this.loadedCookie = this.gw.touchStoresCookie ? undefined : record.cookie;
     this.originalId = sid;
     this.originalFp = fingerprint(sess);
@@ -308,7 +394,9 @@ export class Lifecycle implements SessionController {
       this.touchCookie(sess);
       this.touched = true;
     }
-    const header = serializeCookie(o.name, signId(req.sessionID as string, o.secrets[0]!), sess.cookie);
+    const sid = req.sessionID as string;
+    const signed = sid === this.cookieId && !this.resign && this.cookieValue !== undefined ? this.cookieValue : signId(sid, o.secrets[0]!);
+    const header = serializeCookie(o.name, signed, sess.cookie);
     const prev = this.res.getHeader('Set-Cookie');
     this.res.setHeader('Set-Cookie', prev === undefined ? [header] : Array.isArray(prev) ? [...prev, header] : [String(prev), header]);
   }
@@ -324,7 +412,7 @@ export class Lifecycle implements SessionController {
   private hookEnd(): void {
     const res = this.res;
     const original = res.end as unknown as EndFn;
-    const write = res.write as unknown as EndFn;
+    this.originalEnd = original;
     let ended = false;
     (res as unknown as { end: EndFn }).end = (chunk?: unknown, encoding?: unknown, cb?: unknown): unknown => {
       if (ended) return false;
@@ -336,107 +424,133 @@ export class Lifecycle implements SessionController {
         cb = encoding;
         encoding = undefined;
       }
-      const restore = () => {
-        (res as unknown as { end: EndFn }).end = original;
+      // A store with synchronous ops finishes inside endOperation; any other calls `later` afterwards.
+      let inside = true;
+      let finishedInside = false;
+      let insideErr: unknown;
+      let later: EndDone | undefined;
+      const finished: EndDone = (err) => {
+        if (inside) {
+          finishedInside = true;
+          insideErr = err;
+        } else later!(err);
       };
-      const finalEnd = (...args: unknown[]) => original.call(res, ...args, ...(cb ? [cb] : []));
-
-      let op: Promise<unknown> | undefined;
+      let started: boolean;
       try {
-        op = this.endOperation();
+        started = this.endOperation(finished);
       } catch (err) {
-        return this.failBeforeSend(err, restore, () => finalEnd(chunk, encoding));
+        return this.failBeforeSend(err, () => endWith(res, original, chunk, encoding, cb));
+      } finally {
+        inside = false;
       }
-      if (!op) {
+      if (!started) {
         void this.releaseLock();
-        return finalEnd(chunk, encoding);
+        return endWith(res, original, chunk, encoding, cb);
       }
-      const done = op.finally(() => this.releaseLock());
-
-      if (this.o.saveBeforeSend && !res.headersSent) {
-        done.then(
-          () => finalEnd(chunk, encoding),
-          (err: unknown) => this.failBeforeSend(err, restore, () => finalEnd(chunk, encoding)),
-        );
-        return res;
+      const beforeSend = this.o.saveBeforeSend && !res.headersSent;
+      if (finishedInside && !this.heldLock) {
+        if (insideErr === undefined) return endWith(res, original, chunk, encoding, cb);
+        if (beforeSend) return this.failBeforeSend(insideErr, () => endWith(res, original, chunk, encoding, cb));
+        const err = insideErr;
+        setImmediate(() => this.next(err));
+        return endWith(res, original, chunk, encoding, cb);
       }
-
-      // express-session's streaming: headers and all but the last byte go out first, the rest after the store.
-      let sync = true;
-      let ret: unknown;
-      const writeend = () => {
-        if (sync) {
-          ret = finalEnd(chunk, encoding);
-          sync = false;
-          return;
-        }
-        finalEnd();
-      };
-      const writetop = (): unknown => {
-        if (!sync) return ret;
-        const r = res as unknown as { _header?: unknown; _implicitHeader(): void };
-        if (!r._header) r._implicitHeader();
-        if (chunk == null) {
-          ret = true;
-          return ret;
-        }
-        const contentLength = Number(res.getHeader('Content-Length'));
-        if (!Number.isNaN(contentLength) && contentLength > 0) {
-          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding as BufferEncoding);
-          encoding = undefined;
-          if (buf.length !== 0) {
-            ret = write.call(res, buf.subarray(0, buf.length - 1));
-            chunk = buf.subarray(buf.length - 1, buf.length);
-            return ret;
-          }
-          chunk = buf;
-        }
-        ret = write.call(res, chunk, encoding);
-        sync = false;
-        return ret;
-      };
-      // A store that answers within this turn of the event loop (in-process stores) gets the response
-      // in one write; a slower one gets express-session's early headers, one event-loop turn later.
-      const early = setImmediate(writetop);
-      done.then(
-        () => {
-          clearImmediate(early);
-          writeend();
-        },
-        (err: unknown) => {
-          clearImmediate(early);
-          setImmediate(() => this.next(err));
-          writeend();
-        },
-      );
+      later = this.endLater(original, chunk, encoding, cb, beforeSend);
+      if (finishedInside) later(insideErr);
       return res;
     };
   }
 
+  /**
+   * The end of a response whose store operation is still running: with `saveBeforeSend`, nothing goes out
+   * until it is done; otherwise express-session's streaming (headers and all but the last byte of the body
+   * one event-loop turn later, the rest when the store is done). Returns what to call when it is done.
+   */
+  private endLater(original: EndFn, chunk: unknown, encoding: unknown, cb: unknown, beforeSend: boolean): EndDone {
+    const res = this.res;
+    const write = res.write as unknown as EndFn;
+    let sync = true;
+    let ret: unknown;
+    const writeend = () => {
+      if (sync) {
+        ret = endWith(res, original, chunk, encoding, cb);
+        sync = false;
+        return;
+      }
+      endWith(res, original, undefined, undefined, cb, false);
+    };
+    const writetop = (): unknown => {
+      if (!sync) return ret;
+      const r = res as unknown as { _header?: unknown; _implicitHeader(): void };
+      if (!r._header) r._implicitHeader();
+      if (chunk == null) {
+        ret = true;
+        return ret;
+      }
+      const contentLength = Number(res.getHeader('Content-Length'));
+      if (!Number.isNaN(contentLength) && contentLength > 0) {
+        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding as BufferEncoding);
+        encoding = undefined;
+        if (buf.length !== 0) {
+          ret = write.call(res, buf.subarray(0, buf.length - 1));
+          chunk = buf.subarray(buf.length - 1, buf.length);
+          return ret;
+        }
+        chunk = buf;
+      }
+      ret = write.call(res, chunk, encoding);
+      sync = false;
+      return ret;
+    };
+    // express-session's early headers, one event-loop turn later (not with saveBeforeSend).
+    const early = beforeSend ? undefined : setImmediate(writetop);
+    const after = (err: unknown) => {
+      if (beforeSend) {
+        if (err === undefined) endWith(res, original, chunk, encoding, cb);
+        else this.failBeforeSend(err, () => endWith(res, original, chunk, encoding, cb));
+        return;
+      }
+      clearImmediate(early);
+      if (err !== undefined) setImmediate(() => this.next(err));
+      writeend();
+    };
+    return (err) => {
+      if (this.heldLock) void this.releaseLock().then(() => after(err));
+      else after(err);
+    };
+  }
+
   /** A failure before anything was sent: the error goes to `next`, which can still answer (503, 500). */
-  private failBeforeSend(err: unknown, restore: () => void, endAnyway: () => unknown): unknown {
+  private failBeforeSend(err: unknown, endAnyway: () => unknown): unknown {
     this.disabled = true;
     const typed = SessError.isInstance(err) ? err : new BadDataError('session could not be saved', { cause: err });
     if (this.res.headersSent) {
       setImmediate(() => this.next(typed));
       return endAnyway();
     }
-    restore();
+    // The app's end() is back, so the error handler can answer.
+    (this.res as unknown as { end: EndFn }).end = this.originalEnd!;
     setImmediate(() => this.next(typed));
     return true;
   }
 
-  /** Decide and start what the end of the response needs from the store (or nothing). */
-  private endOperation(): Promise<unknown> | undefined {
+  /**
+   * Decide and start what the end of the response needs from the store: true if an operation started
+   * (`done` is called when it ends: before this returns on a store with synchronous ops, later on any
+   * other), false if there is nothing to do.
+   */
+  private endOperation(done: EndDone): boolean {
     const req = this.req;
-    if (this.disabled) return undefined;
-    const st0 = this.state();
-    if (shouldDestroy(st0)) {
-      log('session unset with unset: destroy: destroying');
-      return this.gw.destroy(req.sessionID as string);
-    }
+    if (this.disabled) return false;
     const sess = req.session;
-    if (!sess) return undefined;
+    if (!sess) {
+      if (this.o.unsetDestroy && req.sessionID) {
+        log('session unset with unset: destroy: destroying');
+        this.gw.destroyThen(req.sessionID, done);
+        return true;
+      }
+      return false;
+    }
     this.endFp = fingerprint(sess);
     if (!this.touched) {
       this.touchCookie(sess);
@@ -444,12 +558,16 @@ export class Lifecycle implements SessionController {
     }
     if (this.rotateDue && this.originalId === sess.id && typeof req.sessionID === 'string') {
       this.rotateDue = false;
-      return this.rotateNow(sess);
+      this.rotateNow(sess).then(() => done(), done);
+      return true;
     }
     const st = this.state();
-    if (shouldSave(st)) return this.save(sess);
-    if (this.gw.canTouch && shouldTouch(st)) return this.touchStore(sess);
-    return undefined;
+    if (shouldSave(st)) {
+      this.saveThen(sess, done);
+      return true;
+    }
+    if (this.gw.canTouch && shouldTouch(st)) return this.touchStore(sess, done);
+    return false;
   }
 
   // ---- store writes ------------------------------------------------------------------------
@@ -483,8 +601,8 @@ export class Lifecycle implements SessionController {
   }
 
   /** The write context; `fp` (the data's JSON) is given for full writes, which also get `json` and the size check. */
-  private context(sess: Session, rec: SessionRecord, fp?: string): WriteContext {
-    const ctx: WriteContext = { expires: this.expiry(sess) };
+  private context(sess: Session, rec: SessionRecord, fp?: string, expires = this.expiry(sess)): WriteContext {
+    const ctx: WriteContext = { expires };
     if (fp !== undefined) {
       const json = this.recordJson(rec, fp);
       if (this.o.maxSize > 0) {
@@ -499,55 +617,82 @@ export class Lifecycle implements SessionController {
   }
 
   /** Write the session now (req.session.save(), and the end of a request that changed it). */
-  async save(sess: Session): Promise<void> {
-    if (log.enabled) log('saving %s', idTag(sess.id));
-    const fp = this.endFp !== undefined && this.req.session === sess ? this.endFp : fingerprint(sess);
-    this.savedId = sess.id;
-    this.savedFp = fp;
-    const rec = this.record(sess);
-    const ctx = this.context(sess, rec, fp);
-    this.metaDirty = false;
-    if (this.loadedCookie !== undefined) this.loadedCookie = rec.cookie;
-    if (this.baseline && this.gw.canPatch && this.originalId === sess.id && this.cookieId === sess.id) {
-      const patch = { set: {} as Record<string, unknown>, unset: [] as string[], cookie: rec.cookie };
-      const now = this.snapshot(sess);
-      for (const [k, v] of now) if (this.baseline.get(k) !== v) patch.set[k] = rec[k];
-      for (const k of this.baseline.keys()) if (!now.has(k)) patch.unset.push(k);
-      if (rec.__sess !== undefined) patch.set.__sess = rec.__sess;
-      const applied = await this.gw.patch(sess.id, patch, ctx);
-      if (!applied) {
-        log('session was destroyed meanwhile: not brought back');
-        this.disabled = true;
-        return;
-      }
-      this.baseline = now;
-      this.storedExpires = ctx.expires.getTime();
-      return;
-    }
-    await this.gw.set(sess.id, rec, ctx);
-    this.storedExpires = ctx.expires.getTime();
+  save(sess: Session): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.saveThen(sess, (err) => (err === undefined ? resolve() : reject(err))));
   }
 
-  private touchStore(sess: Session): Promise<void> | undefined {
+  /** `save`, calling back (always asynchronously) instead of returning a promise. */
+  private saveThen(sess: Session, done: EndDone): void {
+    let rec: SessionRecord;
+    let ctx: WriteContext;
+    let patch: SessionPatch | undefined;
+    let snapshot: Map<string, string> | undefined;
+    try {
+      if (log.enabled) log('saving %s', idTag(sess.id));
+      const fp = this.endFp !== undefined && this.req.session === sess ? this.endFp : fingerprint(sess);
+      this.savedId = sess.id;
+      this.savedFp = fp;
+      rec = this.record(sess);
+      ctx = this.context(sess, rec, fp);
+      this.metaDirty = false;
+      if (this.loadedCookie !== undefined) this.loadedCookie = rec.cookie;
+      if (this.baseline && this.gw.canPatch && this.originalId === sess.id && this.cookieId === sess.id) {
+        patch = { set: {}, unset: [], cookie: rec.cookie };
+        snapshot = this.snapshot(sess);
+        for (const [k, v] of snapshot) if (this.baseline.get(k) !== v) patch.set[k] = rec[k];
+        for (const k of this.baseline.keys()) if (!snapshot.has(k)) patch.unset.push(k);
+        if (rec.__sess !== undefined) patch.set.__sess = rec.__sess;
+      }
+    } catch (err) {
+      queueMicrotask(() => done(err));
+      return;
+    }
+    if (patch) {
+      this.gw.patchThen(sess.id, patch, ctx, (err, applied) => {
+        if (err) return done(err);
+        if (!applied) {
+          log('session was destroyed meanwhile: not brought back');
+          this.disabled = true;
+          return done();
+        }
+        this.baseline = snapshot;
+        this.storedExpires = ctx.expires.getTime();
+        done();
+      });
+      return;
+    }
+    this.gw.setThen(sess.id, rec, ctx, (err) => {
+      if (err) return done(err);
+      this.storedExpires = ctx.expires.getTime();
+      done();
+    });
+  }
+
+  /** Refresh the stored session's expiry at the end of a request that did not change it: true if started. */
+  private touchStore(sess: Session, done: EndDone): boolean {
     if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieChanged(sess.cookie.data, this.loadedCookie)) {
       // This store's touch would keep only the new expiry: write the cookie too, so the change is kept. An
       // atomic patch of just the cookie never brings back a session destroyed meanwhile (a touch would not).
       if (!this.gw.canPatch) {
         log('cookie attributes changed and the store touches only the expiry: saving instead');
-        return this.save(sess);
+        this.saveThen(sess, done);
+        return true;
       }
       log('cookie attributes changed and the store touches only the expiry: patching the cookie instead');
       const rec = this.record(sess);
       const ctx = this.context(sess, rec);
-      return this.gw.patch(sess.id, { set: {}, unset: [], cookie: rec.cookie }, ctx).then((applied) => {
+      this.gw.patchThen(sess.id, { set: {}, unset: [], cookie: rec.cookie }, ctx, (err, applied) => {
+        if (err) return done(err);
         if (applied) {
           this.loadedCookie = rec.cookie;
           this.storedExpires = ctx.expires.getTime();
         } else log('session was destroyed meanwhile: not brought back');
+        done();
       });
+      return true;
     }
-    const target = this.expiry(sess).getTime();
-    if (this.o.touchAfter > 0 && this.storedExpires !== undefined && target - this.storedExpires < this.o.touchAfter) {
+    const expires = this.expiry(sess);
+    if (this.o.touchAfter > 0 && this.storedExpires !== undefined && expires.getTime() - this.storedExpires < this.o.touchAfter) {
       // Throttled: the store keeps its expiry; the cookie (if re-sent) says the same, so both agree.
       const c = sess.cookie;
       if (c.expires instanceof Date) {
@@ -555,11 +700,12 @@ export class Lifecycle implements SessionController {
         c.expires = new Date(this.storedExpires);
         c.originalMaxAge = originalMaxAge;
       }
-      return undefined;
+      return false;
     }
     if (log.enabled) log('touching %s', idTag(sess.id));
     const rec = this.record(sess);
-    return this.gw.touch(sess.id, rec, this.context(sess, rec));
+    this.gw.touchThen(sess.id, rec, this.context(sess, rec, undefined, expires), done);
+    return true;
   }
 
   // ---- session methods ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ import type {
   SessionRecord,
   SessionStore,
   StoreCapabilities,
+  SyncStoreOps,
   UserSessionInfo,
   WriteContext,
 } from './contract.js';
@@ -22,6 +23,10 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
+  sid: string;
+  /** Neighbours in recency order (an intrusive list: a read moves an entry without touching the Map). */
+  older: Entry | null;
+  newer: Entry | null;
   /** JSON of the record's cookie. */
   head: string;
   /** The rest of the record's JSON after the cookie (`,"k":v}` or `}`). */
@@ -59,6 +64,9 @@ export class MemoryStore extends Store implements SessionStore {
   });
 
   private readonly sessions = new Map<string, Entry>();
+  /** Least and most recently used entries. */
+  private oldest: Entry | null = null;
+  private newest: Entry | null = null;
   private readonly users = new Map<string, Set<string>>();
   private readonly locks = new Map<string, LockState>();
   private readonly max: number;
@@ -106,7 +114,31 @@ export class MemoryStore extends Store implements SessionStore {
     const e = this.sessions.get(sid);
     if (!e) return;
     this.sessions.delete(sid);
+    this.unlink(e);
     if (e.userKey !== null) this.unindex(e.userKey, sid);
+  }
+
+  private unlink(e: Entry): void {
+    if (e.older) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = e.newer = null;
+  }
+
+  private append(e: Entry): void {
+    e.older = this.newest;
+    e.newer = null;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  /** Mark `e` as the most recently used. */
+  private used(e: Entry): void {
+    if (this.newest === e) return;
+    this.unlink(e);
+    this.append(e);
   }
 
   private unindex(userKey: string, sid: string): void {
@@ -135,27 +167,52 @@ export class MemoryStore extends Store implements SessionStore {
     const tail = json.slice(prefix.length);
     const userKey = ctx.userKey === undefined ? (prev?.userKey ?? null) : ctx.userKey;
     if (prev) {
-      this.sessions.delete(sid);
       if (prev.userKey !== null && prev.userKey !== userKey) this.unindex(prev.userKey, sid);
+      prev.head = head;
+      prev.tail = tail;
+      prev.expiresAt = expiresAt;
+      prev.lastSeenAt = now;
+      prev.userKey = userKey;
+      this.used(prev);
+    } else {
+      const e: Entry = { sid, older: null, newer: null, head, tail, expiresAt, createdAt: now, lastSeenAt: now, userKey };
+      this.sessions.set(sid, e);
+      this.append(e);
     }
-    this.sessions.set(sid, { head, tail, expiresAt, createdAt: prev?.createdAt ?? now, lastSeenAt: now, userKey });
     if (userKey !== null) {
       let set = this.users.get(userKey);
       if (!set) this.users.set(userKey, (set = new Set()));
       set.add(sid);
     }
-    while (this.sessions.size > this.max) {
-      const oldest = this.sessions.keys().next().value as string;
-      this.remove(oldest);
-    }
+    while (this.sessions.size > this.max && this.oldest) this.remove(this.oldest.sid);
+  }
+
+  private readonly syncOps: SyncStoreOps = {
+    get: (sid) => this.getNow(sid),
+    set: (sid, record, ctx) => this.write(sid, record, ctx, this.live(sid)),
+    destroy: (sid) => this.remove(sid),
+    touch: (sid, record, ctx) => this.touchNow(sid, record, ctx),
+  };
+
+  /**
+   * The synchronous operations core uses (no promise per request). Withdrawn in a subclass (which may
+   * override `sync` to offer its own) and when `get`, `set`, `touch` or `destroy` is replaced on the
+   * instance (a test double, say), so the replacement is what core calls.
+   */
+  get sync(): SyncStoreOps | undefined {
+    if (Object.getPrototypeOf(this) !== MemoryStore.prototype) return undefined;
+    if (Object.hasOwn(this, 'get') || Object.hasOwn(this, 'set') || Object.hasOwn(this, 'touch') || Object.hasOwn(this, 'destroy')) return undefined;
+    return this.syncOps;
   }
 
   async get(sid: string): Promise<SessionRecord | null> {
+    return this.getNow(sid);
+  }
+
+  private getNow(sid: string): SessionRecord | null {
     const e = this.live(sid);
     if (!e) return null;
-    // Most recently used last: the Map's order is the LRU order.
-    this.sessions.delete(sid);
-    this.sessions.set(sid, e);
+    this.used(e);
     return parse(e);
   }
 
@@ -168,6 +225,10 @@ export class MemoryStore extends Store implements SessionStore {
   }
 
   async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    this.touchNow(sid, record, ctx);
+  }
+
+  private touchNow(sid: string, record: SessionRecord, ctx: WriteContext): void {
     const e = this.live(sid);
     if (!e) return;
     const now = this.now();
@@ -179,8 +240,7 @@ export class MemoryStore extends Store implements SessionStore {
     e.head = JSON.stringify(record.cookie);
     e.expiresAt = expiresAt;
     e.lastSeenAt = now;
-    this.sessions.delete(sid);
-    this.sessions.set(sid, e);
+    this.used(e);
   }
 
   async patch(sid: string, patch: SessionPatch, ctx: WriteContext): Promise<boolean> {
@@ -272,6 +332,7 @@ export class MemoryStore extends Store implements SessionStore {
 
   async clear(): Promise<void> {
     this.sessions.clear();
+    this.oldest = this.newest = null;
     this.users.clear();
   }
 

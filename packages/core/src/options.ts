@@ -2,7 +2,8 @@ import type { Request } from 'express';
 import type { CookieOptions } from './cookie.js';
 import type { SessionStore } from './contract.js';
 import type { CallbackStore } from './store.js';
-import type { Secret } from './signature.js';
+import { cookieReader } from './signature.js';
+import type { Secret, VerifiedCookie } from './signature.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_ID_PATTERN } from './ids.js';
 
@@ -89,6 +90,8 @@ export interface ResolvedOptions {
   lockTtl: number;
   userKey: SessionOptions['userKey'];
   hashIds: Secret | undefined;
+  /** Reads and verifies this middleware's session cookie from a Cookie header (remembers verified values). */
+  readCookie: (header: string | undefined) => VerifiedCookie | undefined;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -226,5 +229,6 @@ export function resolveOptions(opts: SessionOptions | undefined): ResolvedOption
     lockTtl: duration(opts, 'lockTtl', 30_000),
     userKey: opts.userKey,
     hashIds,
+    readCookie: cookieReader(name, secrets),
   };
 }

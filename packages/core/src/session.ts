@@ -55,21 +55,30 @@ function legacy(sess: Session, method: 'set' | 'get' | 'destroy', ...args: unkno
  * lifecycle methods. Every method returns a promise, or takes a callback as express-session's do.
  */
 export class Session {
-  /** The session id. Never log it. */
-  declare readonly id: string;
-  /** The request this session belongs to. */
-  declare readonly req: Request;
+  // Private fields: not enumerable, not in JSON, and cheaper per request than defineProperty.
+  readonly #req: Request;
+  readonly #id: string;
   /** The session cookie. */
   declare cookie: Cookie;
 
   constructor(req: Request, data?: Record<string, unknown> | null) {
-    Object.defineProperty(this, 'req', { value: req });
-    Object.defineProperty(this, 'id', { value: (req as AnyRequest).sessionID });
+    this.#req = req;
+    this.#id = (req as AnyRequest).sessionID as string;
     if (typeof data === 'object' && data !== null) {
       for (const prop in data) {
         if (!(prop in this) && !RESERVED_KEYS.has(prop)) (this as Record<string, unknown>)[prop] = data[prop];
       }
     }
+  }
+
+  /** The session id. Never log it. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** The request this session belongs to. */
+  get req(): Request {
+    return this.#req;
   }
 
   /** Reset the cookie's expiry to now + `originalMaxAge` (done by the middleware on every request). */

@@ -1,5 +1,5 @@
-import { parse } from 'cookie';
-import { sign, unsign } from 'cookie-signature';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sign } from 'cookie-signature';
 
 /** A secret as the `secret` option takes it. */
 export type Secret = string | Buffer;
@@ -15,6 +15,78 @@ export interface VerifiedCookie {
   id: string;
   /** Index of the secret that verified it (0 = the current signing secret). */
   secretIndex: number;
+  /** The cookie's value as sent (`s:<id>.<signature>`, URL-decoded). */
+  value: string;
+}
+
+/**
+ * The value of cookie `name` in a Cookie header, as the `cookie` package's `parse` reads it (the first
+ * pair with that name wins; spaces around names and values and one pair of double quotes are dropped;
+ * `%`-escapes are decoded, and a value that does not decode is kept as it is), without building an
+ * object of every cookie in the header.
+ */
+export function cookieValue(header: string, name: string): string | undefined {
+  const len = header.length;
+  if (len < 2) return undefined;
+  let index = 0;
+  do {
+    const eq = header.indexOf('=', index);
+    if (eq === -1) return undefined;
+    let end = header.indexOf(';', index);
+    if (end === -1) end = len;
+    else if (eq > end) {
+      index = header.lastIndexOf(';', eq - 1) + 1;
+      continue;
+    }
+    let ks = index;
+    while (ks < eq && isSpace(header.charCodeAt(ks))) ks++;
+    let ke = eq;
+    while (ke > ks && isSpace(header.charCodeAt(ke - 1))) ke--;
+    if (ke - ks === name.length && header.startsWith(name, ks)) {
+      let vs = eq + 1;
+      while (vs < end && isSpace(header.charCodeAt(vs))) vs++;
+      let ve = end;
+      while (ve > vs && isSpace(header.charCodeAt(ve - 1))) ve--;
+      if (header.charCodeAt(vs) === 0x22 && header.charCodeAt(ve - 1) === 0x22) {
+        vs++;
+        ve--;
+      }
+      const raw = header.slice(vs, ve);
+      if (raw.indexOf('%') === -1) return raw;
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return raw;
+      }
+    }
+    index = end + 1;
+  } while (index < len);
+  return undefined;
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/** cookie-signature's check of `value` (`<id>.<mac>`) against one secret, in constant time: the id, or false. */
+function unsignWith(value: string, secret: Secret): string | false {
+  const dot = value.lastIndexOf('.');
+  if (dot === -1) return false;
+  const id = value.slice(0, dot);
+  const mac = createHmac('sha256', secret).update(id).digest('base64').replace(/=+$/, '');
+  const given = Buffer.from(value.slice(dot + 1));
+  const expected = Buffer.from(mac);
+  return given.length === expected.length && timingSafeEqual(given, expected) ? id : false;
+}
+
+function verify(raw: string | undefined, secrets: readonly Secret[]): VerifiedCookie | undefined {
+  if (!raw || !raw.startsWith('s:')) return undefined;
+  const value = raw.slice(2);
+  for (let i = 0; i < secrets.length; i++) {
+    const id = unsignWith(value, secrets[i]!);
+    if (id !== false) return { id, secretIndex: i, value: raw };
+  }
+  return undefined;
 }
 
 /**
@@ -23,12 +95,28 @@ export interface VerifiedCookie {
  */
 export function readSessionCookie(header: string | undefined, name: string, secrets: readonly Secret[]): VerifiedCookie | undefined {
   if (!header) return undefined;
-  const raw = parse(header)[name];
-  if (!raw || raw.slice(0, 2) !== 's:') return undefined;
-  const value = raw.slice(2);
-  for (let i = 0; i < secrets.length; i++) {
-    const id = unsign(value, secrets[i] as string);
-    if (id !== false) return { id, secretIndex: i };
-  }
-  return undefined;
+  return verify(cookieValue(header, name), secrets);
+}
+
+/**
+ * A `readSessionCookie` for one middleware's name and secrets that remembers the cookie values it has
+ * verified (at most `size`, the oldest forgotten first), so a browser's repeated requests cost one
+ * HMAC, not one each. Only values that verified are remembered, keyed by the whole signed value: a
+ * hit needs the exact bytes of a valid cookie, which the HMAC would accept anyway.
+ */
+export function cookieReader(name: string, secrets: readonly Secret[], size = 1000): (header: string | undefined) => VerifiedCookie | undefined {
+  const verified = new Map<string, VerifiedCookie>();
+  return (header) => {
+    if (!header) return undefined;
+    const raw = cookieValue(header, name);
+    if (!raw) return undefined;
+    const known = verified.get(raw);
+    if (known) return known;
+    const fresh = verify(raw, secrets);
+    if (fresh && size > 0) {
+      if (verified.size >= size) verified.delete(verified.keys().next().value as string);
+      verified.set(raw, fresh);
+    }
+    return fresh;
+  };
 }
