@@ -158,6 +158,12 @@ export class StoreGateway {
   readonly checksCookieExpiry: boolean;
   /** Whether the store's touch stores the cookie too (false: only the expiry, see `touchCookie`). */
   readonly touchStoresCookie: boolean;
+  /**
+   * For a store whose touch moves only its expiry: its expiry resolution. A touch that would move the
+   * expiry by less is not sent (the store keeps whole seconds, say, and a page's burst of requests would
+   * each rewrite the same row for nothing).
+   */
+  readonly touchFloor: number;
 
   constructor(
     readonly store: SessionStore,
@@ -167,6 +173,8 @@ export class StoreGateway {
   ) {
     this.checksCookieExpiry = !(store instanceof CallbackStoreAdapter);
     this.touchStoresCookie = store.capabilities.touchCookie !== false;
+    const resolution = store.capabilities.expiryResolution;
+    this.touchFloor = !this.touchStoresCookie && typeof resolution === 'number' && resolution > 1 ? resolution : 0;
   }
 
   /** The key the store sees for `sid`. */

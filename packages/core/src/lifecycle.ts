@@ -692,7 +692,8 @@ export class Lifecycle implements SessionController {
       return true;
     }
     const expires = this.expiry(sess);
-    if (this.o.touchAfter > 0 && this.storedExpires !== undefined && expires.getTime() - this.storedExpires < this.o.touchAfter) {
+    const after = Math.max(this.o.touchAfter, this.gw.touchFloor);
+    if (after > 0 && this.storedExpires !== undefined && expires.getTime() - this.storedExpires < after) {
       // Throttled: the store keeps its expiry; the cookie (if re-sent) says the same, so both agree.
       const c = sess.cookie;
       if (c.expires instanceof Date) {

@@ -233,3 +233,38 @@ describe('a store whose touch moves only its expiry', () => {
     expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -1); // express-session's Cookie may lose a millisecond
   });
 });
+
+describe('the touch floor of a store that keeps whole seconds', () => {
+  const coarse = (touchCookie: boolean) => {
+    const store = new ExpiryColumnStore(touchCookie);
+    (store as { capabilities: StoreCapabilities }).capabilities = { ...store.capabilities, expiryResolution: 1000 };
+    return store;
+  };
+
+  test('an expiry-only touch that would move the expiry by less than the resolution is not sent; a later one is', async () => {
+    const store = coarse(false);
+    const c = await start(store, { rolling: true });
+    await c.get('/inc');
+    const stored = store.only().expires;
+    for (let i = 0; i < 3; i++) {
+      const r = await c.get('/peek');
+      expect(r.body).toBe('1');
+      // the cookie sent back says what the store holds, so the two agree
+      expect(new Date(/Expires=([^;]+)/.exec(r.setCookie[0]!)![1]!).getTime()).toBe(Math.floor(stored / 1000) * 1000);
+    }
+    expect(store.calls).toEqual(['set', 'get', 'get', 'get']);
+    await new Promise((r) => setTimeout(r, 1100));
+    await c.get('/peek');
+    expect(store.calls.slice(-2)).toEqual(['get', 'touch']);
+    expect(store.only().expires).toBeGreaterThan(stored + 1000);
+  });
+
+  test('a store whose touch keeps the cookie is touched on every request, as express-session does', async () => {
+    const store = coarse(true);
+    const c = await start(store);
+    await c.get('/inc');
+    await c.get('/peek');
+    await c.get('/peek');
+    expect(store.calls).toEqual(['set', 'get', 'touch', 'get', 'touch']);
+  });
+});

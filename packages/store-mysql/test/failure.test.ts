@@ -23,15 +23,14 @@ if (!svc.available) {
 
   describe('MySQL / MariaDB failures give typed errors in time, then recovery', () => {
     proxyFailureTests({ url: urls.mysql, defaultPort: 3306, make: (url) => new MySQLStore({ uri: url, schema: { tableName: table }, pruneSessionInterval: false }) });
-    test('slow (the row locked by another transaction): StoreTimeoutError within storeTimeout, then normal service', async () => {
+    test('slow (the table locked by another connection): StoreTimeoutError within storeTimeout, then normal service', async () => {
       const store = new MySQLStore({ uri: urls.mysql, schema: { tableName: table }, pruneSessionInterval: false });
-      // A write (the login rewrites the session) waits on the row lock.
-      await blockedBackendTest(store, '/login', async () => {
+      // Another connection holds the table's write lock: even the read of the session waits on it.
+      await blockedBackendTest(store, '/me', async () => {
         const holder = await admin.getConnection();
-        await holder.query('BEGIN');
-        await holder.query(`SELECT * FROM \`${table}\` FOR UPDATE`);
+        await holder.query(`LOCK TABLES \`${table}\` WRITE`);
         return async () => {
-          await holder.query('ROLLBACK');
+          await holder.query('UNLOCK TABLES');
           holder.release();
         };
       });
