@@ -118,6 +118,13 @@ function setHeadersFromArray(res: Response, headers: unknown[]): void {
   for (let i = 0; i < headers.length; i += 2) if (headers[i]) res.appendHeader(headers[i] as string, headers[i + 1] as string);
 }
 
+/** A record's cookie expiry in ms (NaN if unreadable), or undefined for a browser-session cookie. */
+function expiresOf(record: SessionRecord): number | undefined {
+  const exp = record.cookie.expires;
+  if (exp == null) return undefined;
+  return typeof exp === 'string' ? Date.parse(exp) : new Date(exp as unknown as number).getTime();
+}
+
 /** JSON of the session's application data (no cookie): what change detection compares. */
 function fingerprint(sess: Session): string {
   try {
@@ -234,9 +241,10 @@ export class Lifecycle implements SessionController {
   /** Take in what the store returned for the cookie's id: true if it is a live session, now installed. */
   private loaded(sid: string, record: SessionRecord | null): boolean {
     const now = Date.now();
-    if (record && this.isLive(record, now)) {
+    const expires = record ? expiresOf(record) : undefined;
+    if (record && this.isLive(record, now, expires)) {
       this.gw.emit('load', sid);
-      this.inflate(record, now);
+      this.inflate(record, now, expires);
       return true;
     }
     if (record) {
@@ -261,12 +269,8 @@ export class Lifecycle implements SessionController {
     this.next(err);
   }
 
-  private isLive(record: SessionRecord, now: number): boolean {
-    const exp = record.cookie.expires;
-    if (exp != null && this.gw.checksCookieExpiry) {
-      const t = typeof exp === 'string' ? Date.parse(exp) : new Date(exp as unknown as number).getTime();
-      if (!Number.isNaN(t) && t <= now) return false;
-    }
+  private isLive(record: SessionRecord, now: number, expires = expiresOf(record)): boolean {
+    if (expires !== undefined && this.gw.checksCookieExpiry && !Number.isNaN(expires) && expires <= now) return false;
     const meta = record.__sess as SessMeta | undefined;
     if (this.o.absoluteTimeout > 0 && meta && typeof meta.createdAt === 'number' && meta.createdAt + this.o.absoluteTimeout <= now) {
       return false;
@@ -318,7 +322,7 @@ export class Lifecycle implements SessionController {
     return sess;
   }
 
-  private inflate(record: SessionRecord, now: number): void {
+  private inflate(record: SessionRecord, now: number, expires: number | undefined): void {
     const sid = this.req.sessionID as string;
     const sess = this.install(record, sid);
     const meta = record.__sess as SessMeta | undefined;
@@ -330,8 +334,7 @@ export class Lifecycle implements SessionController {
       this.metaDirty = this.wantsMeta();
     }
     if (this.o.rotateEvery > 0 && (this.meta.rotatedAt ?? this.meta.createdAt) + this.o.rotateEvery <= now) this.rotateDue = true;
-    const exp = record.cookie.expires;
-    this.storedExpires = exp == null ? undefined : typeof exp === 'string' ? Date.parse(exp) : new Date(exp as unknown as number).getTime();
+    this.storedExpires = expires;
     this.loadedCookie = this.gw.touchStoresCookie ? undefined : record.cookie;
     this.originalId = sid;
     this.originalFp = fingerprint(sess);

@@ -106,8 +106,18 @@ export function readSessionCookie(header: string | undefined, name: string, secr
  */
 export function cookieReader(name: string, secrets: readonly Secret[], size = 1000): (header: string | undefined) => VerifiedCookie | undefined {
   const verified = new Map<string, VerifiedCookie>();
+  // The last header read, and what it held: a browser sends the same header request after request.
+  let lastHeader: string | undefined;
+  let lastResult: VerifiedCookie | undefined;
   return (header) => {
     if (!header) return undefined;
+    if (header === lastHeader) return lastResult;
+    const result = read(header);
+    lastHeader = header;
+    lastResult = result;
+    return result;
+  };
+  function read(header: string): VerifiedCookie | undefined {
     const raw = cookieValue(header, name);
     if (!raw) return undefined;
     const known = verified.get(raw);
@@ -118,5 +128,5 @@ export function cookieReader(name: string, secrets: readonly Secret[], size = 10
       verified.set(raw, fresh);
     }
     return fresh;
-  };
+  }
 }

@@ -341,26 +341,34 @@ describe('store deadlines', () => {
   });
 });
 
+/** A MemoryStore app with the routes `more` adds, and a client logged in to it (one stored session). */
+async function loggedIn(more: (a: express.Express) => void) {
+  const store = new MemoryStore({ checkPeriod: 0 });
+  const a = express();
+  a.use(session({ secret: 's', resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }));
+  a.get('/login', (req, res) => {
+    (req.session as unknown as S).user = 'ann';
+    res.send('ok');
+  });
+  more(a);
+  const srv = await listen(a);
+  const c = client(srv.url);
+  await c.get('/login');
+  return { store, srv, c };
+}
+
 describe('the loaded cookie', () => {
   test("a stored cookie's expiry is a Date when read, and the same in JSON, maxAge and the Set-Cookie header", async () => {
-    const store = new MemoryStore({ checkPeriod: 0 });
-    const a = express();
-    a.use(session({ secret: 's', resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }));
-    a.get('/login', (req, res) => {
-      (req.session as unknown as S).user = 'ann';
-      res.send('ok');
+    const { store, srv, c } = await loggedIn((a) => {
+      a.get('/look', (req, res) => {
+        const ck = req.session.cookie;
+        res.json({ json: JSON.parse(JSON.stringify(ck)), keys: Object.keys(ck), maxAge: ck.maxAge, isDate: ck.expires instanceof Date, iso: (ck.expires as Date).toISOString() });
+      });
+      a.get('/keep', (req, res) => {
+        req.session.cookie.maxAge = 120_000;
+        res.send(req.session.cookie.serialize('x', 'y'));
+      });
     });
-    a.get('/look', (req, res) => {
-      const c = req.session.cookie;
-      res.json({ json: JSON.parse(JSON.stringify(c)), keys: Object.keys(c), maxAge: c.maxAge, isDate: c.expires instanceof Date, iso: (c.expires as Date).toISOString() });
-    });
-    a.get('/keep', (req, res) => {
-      req.session.cookie.maxAge = 120_000;
-      res.send(req.session.cookie.serialize('x', 'y'));
-    });
-    const srv = await listen(a);
-    const c = client(srv.url);
-    await c.get('/login');
     const stored = JSON.parse(JSON.stringify((await store.all())[Object.keys(await store.all())[0]!]!.cookie));
     const look = JSON.parse((await c.get('/look')).body);
     expect(look.isDate).toBe(true);
@@ -377,19 +385,11 @@ describe('the loaded cookie', () => {
 
 describe('req.session', () => {
   test('id and req are there but not enumerable, not in JSON, and stored keys cannot replace them', async () => {
-    const store = new MemoryStore({ checkPeriod: 0 });
-    const a = express();
-    a.use(session({ secret: 's', resave: false, saveUninitialized: false, store, cookie: { maxAge: 60_000 } }));
-    a.get('/login', (req, res) => {
-      (req.session as unknown as S).user = 'ann';
-      res.send('ok');
+    const { store, srv, c } = await loggedIn((a) => {
+      a.get('/look', (req, res) => {
+        res.json({ same: req.session.id === req.sessionID, req: req.session.req === req, keys: Object.keys(req.session), json: Object.keys(JSON.parse(JSON.stringify(req.session))) });
+      });
     });
-    a.get('/look', (req, res) => {
-      res.json({ same: req.session.id === req.sessionID, req: req.session.req === req, keys: Object.keys(req.session), json: Object.keys(JSON.parse(JSON.stringify(req.session))) });
-    });
-    const srv = await listen(a);
-    const c = client(srv.url);
-    await c.get('/login');
     const sid = Object.keys(await store.all())[0]!;
     const rec = (await store.get(sid))!;
     await store.set(sid, { ...rec, id: 'forged', req: 'forged' }, { expires: new Date(Date.now() + 60_000) });
