@@ -431,7 +431,7 @@ export class Lifecycle implements SessionController {
       let inside = true;
       let finishedInside = false;
       let insideErr: unknown;
-      let later: EndDone | undefined;
+      let later: EndDone | undefined = undefined;
       const finished: EndDone = (err) => {
         if (inside) {
           finishedInside = true;
