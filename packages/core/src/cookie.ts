@@ -98,7 +98,7 @@ export class Cookie {
     this.originalMaxAge = this.maxAge;
   }
   get expires(): Date | null | undefined {
-    return this[kIso] === undefined ? this._expires : expiresOf(this);
+    return this[kIso] === undefined ? this._expires : parseStoredExpires(this);
   }
 
   /** Milliseconds left until `expires` (setting it moves `expires` to now + ms). */
@@ -139,7 +139,7 @@ export class Cookie {
 }
 
 /** Turn a cookie's stored ISO expiry into its `_expires` Date. */
-function expiresOf(c: Cookie): Date {
+function parseStoredExpires(c: Cookie): Date {
   const d = new Date(c[kIso] as string);
   c[kIso] = undefined;
   c._expires = d;

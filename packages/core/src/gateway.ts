@@ -125,7 +125,7 @@ class Operation<T> {
     if (this.settled) return;
     this.settled = true;
     if (this.owner) this.owner.unlink(this as Operation<unknown>);
-    if (this.event) this.gw.emit(this.event, this.sid, { operation: this.operation, latencyMs: performance.now() - this.started });
+    this.gw.succeeded(this.operation, this.sid, this.event, this.started);
     this.done(undefined, value);
   }
 
@@ -133,10 +133,7 @@ class Operation<T> {
     if (this.settled) return;
     this.settled = true;
     if (this.owner) this.owner.unlink(this as Operation<unknown>);
-    const typed = toStoreError(this.operation, err, this.sid);
-    if (log.enabled) log('store %s failed for %s: %s', this.operation, this.sid ? idTag(this.sid) : '-', typed.code);
-    this.gw.emit('storeError', this.sid, { operation: this.operation, latencyMs: performance.now() - this.started, error: typed });
-    this.done(typed);
+    this.done(this.gw.failed(this.operation, this.sid, this.started, err));
   }
 }
 
@@ -209,14 +206,24 @@ export class StoreGateway {
     try {
       value = fn();
     } catch (err) {
-      const typed = toStoreError(operation, err, sid);
-      if (log.enabled) log('store %s failed for %s: %s', operation, idTag(sid), typed.code);
-      this.emit('storeError', sid, { operation, latencyMs: performance.now() - started, error: typed });
-      done(typed);
+      done(this.failed(operation, sid, started, err));
       return;
     }
-    if (event) this.emit(event, sid, { operation, latencyMs: performance.now() - started });
+    this.succeeded(operation, sid, event, started);
     done(undefined, value);
+  }
+
+  /** Report a store operation that succeeded (its event, with the latency). */
+  succeeded(operation: string, sid: string | undefined, event: SessEventName | undefined, started: number): void {
+    if (event) this.emit(event, sid, { operation, latencyMs: performance.now() - started });
+  }
+
+  /** Type and report a store operation's failure (log, `storeError` event); the typed error. */
+  failed(operation: string, sid: string | undefined, started: number, err: unknown): SessError {
+    const typed = toStoreError(operation, err, sid);
+    if (log.enabled) log('store %s failed for %s: %s', operation, sid ? idTag(sid) : '-', typed.code);
+    this.emit('storeError', sid, { operation, latencyMs: performance.now() - started, error: typed });
+    return typed;
   }
 
   /**

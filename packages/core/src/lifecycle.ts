@@ -453,10 +453,7 @@ export class Lifecycle implements SessionController {
       const beforeSend = this.o.saveBeforeSend && !res.headersSent;
       if (finishedInside && !this.heldLock) {
         if (insideErr === undefined) return endWith(res, original, chunk, encoding, cb);
-        if (beforeSend) return this.failBeforeSend(insideErr, () => endWith(res, original, chunk, encoding, cb));
-        const err = insideErr;
-        setImmediate(() => this.next(err));
-        return endWith(res, original, chunk, encoding, cb);
+        return this.endFailed(insideErr, beforeSend, () => endWith(res, original, chunk, encoding, cb));
       }
       later = this.endLater(original, chunk, encoding, cb, beforeSend);
       if (finishedInside) later(insideErr);
@@ -508,19 +505,24 @@ export class Lifecycle implements SessionController {
     // express-session's early headers, one event-loop turn later (not with saveBeforeSend).
     const early = beforeSend ? undefined : setImmediate(writetop);
     const after = (err: unknown) => {
-      if (beforeSend) {
-        if (err === undefined) endWith(res, original, chunk, encoding, cb);
-        else this.failBeforeSend(err, () => endWith(res, original, chunk, encoding, cb));
-        return;
-      }
       clearImmediate(early);
-      if (err !== undefined) setImmediate(() => this.next(err));
-      writeend();
+      if (err === undefined) writeend();
+      else this.endFailed(err, beforeSend, writeend);
     };
     return (err) => {
       if (this.heldLock) void this.releaseLock().then(() => after(err));
       else after(err);
     };
+  }
+
+  /**
+   * The store operation at the end of a response failed: with `saveBeforeSend` the error handler answers
+   * instead (if nothing was sent); otherwise the response completes and the error goes to `next` after.
+   */
+  private endFailed(err: unknown, beforeSend: boolean, end: () => unknown): unknown {
+    if (beforeSend) return this.failBeforeSend(err, end);
+    setImmediate(() => this.next(err));
+    return end();
   }
 
   /** A failure before anything was sent: the error goes to `next`, which can still answer (503, 500). */

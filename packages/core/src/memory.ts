@@ -217,11 +217,11 @@ export class MemoryStore extends Store implements SessionStore {
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
-    this.write(sid, record, ctx, this.live(sid));
+    this.syncOps.set(sid, record, ctx);
   }
 
   async destroy(sid: string): Promise<void> {
-    this.remove(sid);
+    this.syncOps.destroy(sid);
   }
 
   async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {

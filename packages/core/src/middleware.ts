@@ -120,7 +120,7 @@ export function session(options: SessionOptions): SessionMiddleware {
     const cookiePath = cookieOptions.path || '/';
     // Every origin-form URL ('/…') is inside path '/': only other paths (or '*', absolute URLs) need the parse.
     const url = req.originalUrl || req.url;
-    const inside = cookiePath === '/' && typeof url === 'string' && url.charCodeAt(0) === 47 ? true : (parseurl.original(req)?.pathname || '/').startsWith(cookiePath);
+    const inside = (cookiePath === '/' && typeof url === 'string' && url.charCodeAt(0) === 47) || (parseurl.original(req)?.pathname || '/').startsWith(cookiePath);
     if (!inside) {
       log('request outside cookie.path: passed through');
       next();
