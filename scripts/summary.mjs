@@ -12,6 +12,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const seen = new Set();
+const failures = [];
 let files = [];
 try {
   files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.jest.json'));
@@ -29,6 +30,11 @@ for (const f of files) {
     failed += 1;
   }
   console.log(`${r.package}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+  for (const f of r.failures ?? []) failures.push({ package: r.package, ...f });
+}
+for (const f of failures) {
+  console.log(`FAILED ${f.package} ${f.file} › ${f.test}`);
+  if (f.message) console.log(f.message.replace(/^/gm, '    '));
 }
 for (const name of expected) {
   if (!seen.has(name)) {
