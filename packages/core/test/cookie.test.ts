@@ -48,7 +48,9 @@ function normaliseExpires(a: string[], b: string[]): [string[], string[]] {
 function normaliseStored(json: string | undefined) {
   if (!json) return json;
   const o = JSON.parse(json);
-  if (typeof o.cookie?.originalMaxAge === 'number') o.cookie.originalMaxAge = Math.round(o.cookie.originalMaxAge / 10_000);
+  // The nearest second: express-session's Cookie may lose a millisecond (4999 for maxAge 5000), and a
+  // coarser bucket would put 4999 and 5000 on either side of a rounding edge.
+  if (typeof o.cookie?.originalMaxAge === 'number') o.cookie.originalMaxAge = Math.round(o.cookie.originalMaxAge / 1000);
   if (o.cookie?.expires) {
     const t = Date.parse(o.cookie.expires);
     o.cookie.expires = Number.isNaN(t) ? 'invalid' : 'ISO';

@@ -168,6 +168,8 @@ describe('store failures', () => {
     const srv = await listen(a);
     store.mode = 'fail';
     await client(srv.url).get('/login');
+    // The failure may come after the response: wait for it (bounded), then make sure it came once.
+    for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 50));
     expect(seen).toHaveLength(1);
     expect(SessError.isInstance(seen[0])).toBe(true);
