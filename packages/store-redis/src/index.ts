@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import {
   BadDataError,
@@ -35,6 +36,13 @@ export interface RedisStoreOptions {
   scanCount?: number;
   /** ioredis command timeout (ms) for a client this store creates. Default none: core's storeTimeout bounds every operation. */
   commandTimeout?: number;
+  /**
+   * Send the commands issued within one turn of the event loop to Redis in one socket write (the client's
+   * socket is corked until `setImmediate`), as node-redis does. Default: true for a client the store
+   * creates (which then runs without ioredis auto-pipelining), false for a client it is given, whose
+   * socket the application may use too. Not for a Cluster: use ioredis's `enableAutoPipelining` there.
+   */
+  batchWrites?: boolean;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,255}$/;
@@ -67,6 +75,9 @@ export class RedisStore implements SessionStore {
   readonly prefix: string;
   private readonly owned: boolean;
   private readonly scanCount: number;
+  private readonly batchWrites: boolean;
+  /** The socket corked for this turn of the event loop, if any (see `batchWrites`). */
+  private corked: Socket | null = null;
   /** Set once this instance has written a user key: touches then keep the index's expiry in step. */
   private indexed = false;
 
@@ -78,14 +89,27 @@ export class RedisStore implements SessionStore {
       serializer: INCUMBENT_OPTION_HINTS.serializer,
     });
     if (options.client && options.url) throw new ConfigError('RedisStore takes a client or a url, not both');
+    if (options.batchWrites !== undefined && typeof options.batchWrites !== 'boolean') {
+      throw new ConfigError('RedisStore batchWrites must be true or false');
+    }
     if (options.client) {
       this.client = options.client;
       this.owned = false;
+      if (options.batchWrites && options.client instanceof Cluster) {
+        throw new ConfigError("RedisStore batchWrites is for one Redis connection; for a Cluster, create it with ioredis's enableAutoPipelining");
+      }
+      this.batchWrites = options.batchWrites ?? false;
     } else {
       const url = options.url ?? 'redis://127.0.0.1:6379';
       if (!/^rediss?:\/\//.test(url)) throw new ConfigError('RedisStore url must be redis:// or rediss://: new RedisStore({ url: "redis://127.0.0.1:6379" })');
-      // Auto-pipelining batches the commands of concurrent requests into one socket write (as node-redis does).
-      this.client = new Redis(url, { ...(options.commandTimeout ? { commandTimeout: options.commandTimeout } : {}), maxRetriesPerRequest: 1, enableAutoPipelining: true });
+      this.batchWrites = options.batchWrites ?? true;
+      // Concurrent requests' commands share socket writes either way: by corking (batchWrites) or, without
+      // it, by ioredis's auto-pipelining, which costs a pipeline object per batch.
+      this.client = new Redis(url, {
+        ...(options.commandTimeout ? { commandTimeout: options.commandTimeout } : {}),
+        maxRetriesPerRequest: 1,
+        enableAutoPipelining: !this.batchWrites,
+      });
       this.owned = true;
     }
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -101,14 +125,38 @@ export class RedisStore implements SessionStore {
       RedisStore.shas.set(src, sha);
     }
     try {
-      return await this.client.evalsha(sha, keys.length, ...keys, ...args);
+      return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
-      return this.client.eval(src, keys.length, ...keys, ...args);
+      return this.redis.eval(src, keys.length, ...keys, ...args);
     }
   }
 
   private static readonly shas = new Map<string, string>();
+
+  /**
+   * The client, for a command. With `batchWrites`, the first command of an event-loop turn corks the
+   * connection's socket and `setImmediate` uncorks it: the commands of every request handled in that turn
+   * leave in one write, and their replies come back together.
+   */
+  private get redis(): Redis | Cluster {
+    if (this.batchWrites && this.corked === null) {
+      const client = this.client as Redis;
+      const socket = client.status === 'ready' ? (client.stream as Socket | undefined) : undefined;
+      if (socket && typeof socket.cork === 'function' && !socket.destroyed) {
+        socket.cork();
+        this.corked = socket;
+        setImmediate(this.uncork);
+      }
+    }
+    return this.client;
+  }
+
+  private readonly uncork = (): void => {
+    const socket = this.corked;
+    this.corked = null;
+    socket?.uncork();
+  };
 
   private key(sid: string): string {
     if (typeof sid !== 'string' || !ID.test(sid)) throw new InvalidSessionIdError();
@@ -135,12 +183,12 @@ export class RedisStore implements SessionStore {
   }
 
   private async reindex(sid: string, before: string | null, after: string | null, expiresAt: number): Promise<void> {
-    if (before !== null && before !== after) await this.client.zrem(this.indexKey(before), sid);
+    if (before !== null && before !== after) await this.redis.zrem(this.indexKey(before), sid);
     if (after !== null) {
       const k = this.indexKey(after);
-      await this.client.zadd(k, expiresAt, sid);
-      await this.client.pexpireat(k, expiresAt, 'GT');
-      await this.client.pexpireat(k, expiresAt, 'NX');
+      await this.redis.zadd(k, expiresAt, sid);
+      await this.redis.pexpireat(k, expiresAt, 'GT');
+      await this.redis.pexpireat(k, expiresAt, 'NX');
     }
   }
 
@@ -151,7 +199,7 @@ export class RedisStore implements SessionStore {
    */
   private async live(key: string, record: SessionRecord): Promise<boolean> {
     if (!cookieExpired(record)) return true;
-    const pttl = await this.client.pttl(key);
+    const pttl = await this.redis.pttl(key);
     if (pttl <= 0) return false;
     withStoreExpiry(record, Date.now() + pttl);
     return !cookieExpired(record);
@@ -159,7 +207,7 @@ export class RedisStore implements SessionStore {
 
   async get(sid: string): Promise<SessionRecord | null> {
     const key = this.key(sid);
-    const value = await this.client.get(key);
+    const value = await this.redis.get(key);
     if (value === null) return null;
     const { record } = this.parse(value);
     return (await this.live(key, record)) ? record : null;
@@ -170,14 +218,14 @@ export class RedisStore implements SessionStore {
     const ttl = this.ttlSeconds(ctx);
     if (ctx.userKey === undefined) {
       const value = recordJson(record, ctx.json); // throws (BigInt, cycles) before any write
-      if (ttl <= 0) await this.client.del(key);
-      else await this.client.set(key, value, 'EX', ttl);
+      if (ttl <= 0) await this.redis.del(key);
+      else await this.redis.set(key, value, 'EX', ttl);
       return;
     }
     const userKey = ctx.userKey;
     if (userKey !== null) this.indexed = true;
     const value = recordJson(record, ctx.json, userKey);
-    const old = ttl <= 0 ? await this.client.getdel(key) : await this.client.set(key, value, 'EX', ttl, 'GET');
+    const old = ttl <= 0 ? await this.redis.getdel(key) : await this.redis.set(key, value, 'EX', ttl, 'GET');
     let before: string | null = null;
     if (old !== null) {
       try {
@@ -190,11 +238,11 @@ export class RedisStore implements SessionStore {
   }
 
   async destroy(sid: string): Promise<void> {
-    const old = await this.client.getdel(this.key(sid));
+    const old = await this.redis.getdel(this.key(sid));
     if (old === null) return;
     try {
       const { userKey } = this.parse(old);
-      if (userKey !== null) await this.client.zrem(this.indexKey(userKey), sid);
+      if (userKey !== null) await this.redis.zrem(this.indexKey(userKey), sid);
     } catch {
       // a corrupt value is gone either way
     }
@@ -204,14 +252,14 @@ export class RedisStore implements SessionStore {
   private async update(sid: string, next: (cur: Parsed) => { value: string; ttl: number } | null): Promise<Parsed | null> {
     const key = this.key(sid);
     for (let attempt = 0; attempt < CAS_RETRIES; attempt++) {
-      const cur = await this.client.get(key);
+      const cur = await this.redis.get(key);
       if (cur === null) return null;
       const parsed = this.parse(cur);
       if (!(await this.live(key, parsed.record))) return null;
       const out = next(parsed);
       if (!out) return parsed;
       if (out.ttl <= 0) {
-        await this.client.del(key);
+        await this.redis.del(key);
         return parsed;
       }
       const ok = await this.script(CAS_SCRIPT, [key], [cur, out.value, String(out.ttl)]);
@@ -234,7 +282,7 @@ export class RedisStore implements SessionStore {
     if (done === 0) return;
     if (done === 1) {
       if (this.indexed) {
-        const value = await this.client.get(key);
+        const value = await this.redis.get(key);
         const userKey = value === null ? null : this.safeUser(value);
         if (userKey !== null) await this.reindex(sid, userKey, userKey, ctx.expires.getTime());
       }
@@ -273,7 +321,7 @@ export class RedisStore implements SessionStore {
   async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
     const key = this.lockKey(sid);
     const token = randomBytes(16).toString('hex');
-    await pollLock(async () => (await this.client.set(key, token, 'PX', Math.max(1, Math.round(opts.ttlMs)), 'NX')) === 'OK', opts.waitMs);
+    await pollLock(async () => (await this.redis.set(key, token, 'PX', Math.max(1, Math.round(opts.ttlMs)), 'NX')) === 'OK', opts.waitMs);
     let released = false;
     return {
       release: async () => {
@@ -286,14 +334,14 @@ export class RedisStore implements SessionStore {
 
   async listUser(userKey: string): Promise<UserSessionInfo[]> {
     const k = this.indexKey(userKey);
-    await this.client.zremrangebyscore(k, '-inf', Date.now());
-    const entries = await this.client.zrange(k, 0, -1, 'WITHSCORES');
+    await this.redis.zremrangebyscore(k, '-inf', Date.now());
+    const entries = await this.redis.zrange(k, 0, -1, 'WITHSCORES');
     const out: UserSessionInfo[] = [];
     for (let i = 0; i < entries.length; i += 2) {
       const sid = entries[i]!;
-      const value = await this.client.get(this.key(sid));
+      const value = await this.redis.get(this.key(sid));
       if (value === null) {
-        await this.client.zrem(k, sid);
+        await this.redis.zrem(k, sid);
         continue;
       }
       let parsed: Parsed;
@@ -342,7 +390,7 @@ export class RedisStore implements SessionStore {
     for (const key of await this.sessionKeys()) {
       const sid = key.slice(this.prefix.length);
       if (!ID.test(sid)) continue;
-      const value = await this.client.get(key);
+      const value = await this.redis.get(key);
       if (value === null) continue;
       try {
         const { record } = this.parse(value);
@@ -369,7 +417,7 @@ export class RedisStore implements SessionStore {
       ...(await this.scan(escapeGlob(`sessidx:${this.prefix}`) + '*')),
       ...(await this.scan(escapeGlob(`sesslock:${this.prefix}`) + '*')),
     ];
-    for (const k of keys) await this.client.del(k);
+    for (const k of keys) await this.redis.del(k);
   }
 
   /** Quit the client if this store created it. */

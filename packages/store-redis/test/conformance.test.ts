@@ -24,4 +24,9 @@ if (!svc.available) {
     },
     destroy: (store) => (store as RedisStore).client.quit().then(() => undefined),
   });
+  // A given client whose socket the store may cork (batchWrites).
+  describeStore('RedisStore (client, batchWrites)', {
+    create: (ctx) => new RedisStore({ client: new Redis(urls.redis), prefix: `${ctx.namespace}:`, batchWrites: true }),
+    destroy: (store) => (store as RedisStore).client.quit().then(() => undefined),
+  });
 }
