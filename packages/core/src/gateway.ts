@@ -156,9 +156,10 @@ export class StoreGateway {
   /** Whether the store's touch stores the cookie too (false: only the expiry, see `touchCookie`). */
   readonly touchStoresCookie: boolean;
   /**
-   * For a store whose touch moves only its expiry: its expiry resolution. A touch that would move the
-   * expiry by less is not sent (the store keeps whole seconds, say, and a page's burst of requests would
-   * each rewrite the same row for nothing).
+   * A sess store's expiry resolution, when coarser than a millisecond: a touch that would move the expiry
+   * by less is not sent (the store keeps whole seconds, say, and a page's burst of requests would each
+   * rewrite the same row or key for nothing). 0 for express-session stores, touched on every request as
+   * express-session does.
    */
   readonly touchFloor: number;
 
@@ -171,7 +172,7 @@ export class StoreGateway {
     this.checksCookieExpiry = !(store instanceof CallbackStoreAdapter);
     this.touchStoresCookie = store.capabilities.touchCookie !== false;
     const resolution = store.capabilities.expiryResolution;
-    this.touchFloor = !this.touchStoresCookie && typeof resolution === 'number' && resolution > 1 ? resolution : 0;
+    this.touchFloor = this.checksCookieExpiry && typeof resolution === 'number' && resolution > 1 ? resolution : 0;
   }
 
   /** The key the store sees for `sid`. */

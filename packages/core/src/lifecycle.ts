@@ -70,6 +70,21 @@ function cookieChanged(now: object, loaded: object): boolean {
   return (x ?? null) !== (y ?? null);
 }
 
+/**
+ * A body up to this size is held, with the headers, while the store writes at the end of a response, and
+ * goes out in one socket write when it is done; a larger one streams early, as express-session's does.
+ */
+const HOLD_BYTES = 16 * 1024;
+
+function smallBody(chunk: unknown, encoding: unknown): boolean {
+  if (chunk == null) return true;
+  if (typeof chunk === 'string') {
+    if (chunk.length * 3 <= HOLD_BYTES) return true; // at most 3 bytes per UTF-16 unit in any encoding Node writes
+    return chunk.length <= HOLD_BYTES && Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') <= HOLD_BYTES;
+  }
+  return chunk instanceof Uint8Array && chunk.byteLength <= HOLD_BYTES;
+}
+
 type WriteHeadFn = (this: Response, ...args: unknown[]) => unknown;
 
 /**
@@ -335,7 +350,7 @@ export class Lifecycle implements SessionController {
     }
     if (this.o.rotateEvery > 0 && (this.meta.rotatedAt ?? this.meta.createdAt) + this.o.rotateEvery <= now) this.rotateDue = true;
     this.storedExpires = expires;
-    this.loadedCookie = this.gw.touchStoresCookie ? undefined : record.cookie;
+    this.loadedCookie = record.cookie;
     this.originalId = sid;
     this.originalFp = fingerprint(sess);
     if (!this.o.resave) {
@@ -462,9 +477,10 @@ export class Lifecycle implements SessionController {
   }
 
   /**
-   * The end of a response whose store operation is still running: with `saveBeforeSend`, nothing goes out
-   * until it is done; otherwise express-session's streaming (headers and all but the last byte of the body
-   * one event-loop turn later, the rest when the store is done). Returns what to call when it is done.
+   * The end of a response whose store operation is still running: with `saveBeforeSend`, or for a body of
+   * at most 16 KiB, nothing more goes out until it is done (then one write); otherwise express-session's
+   * streaming (headers and all but the last byte of the body one event-loop turn later, the rest when the
+   * store is done). Returns what to call when it is done.
    */
   private endLater(original: EndFn, chunk: unknown, encoding: unknown, cb: unknown, beforeSend: boolean): EndDone {
     const res = this.res;
@@ -502,8 +518,9 @@ export class Lifecycle implements SessionController {
       sync = false;
       return ret;
     };
-    // express-session's early headers, one event-loop turn later (not with saveBeforeSend).
-    const early = beforeSend ? undefined : setImmediate(writetop);
+    // express-session's early headers, one event-loop turn later (not with saveBeforeSend), for a body
+    // worth streaming; a small one goes out in one write with the headers when the store is done.
+    const early = beforeSend || smallBody(chunk, encoding) ? undefined : setImmediate(writetop);
     const after = (err: unknown) => {
       clearImmediate(early);
       if (err === undefined) writeend();
@@ -673,9 +690,19 @@ export class Lifecycle implements SessionController {
     });
   }
 
+  /**
+   * Whether a throttled touch would lose a change: for a store whose touch stores the cookie, a cookie
+   * whose attributes changed (and nothing else did) is kept by that touch alone. (A store that touches
+   * only the expiry got a save or a patch for it already.)
+   */
+  private touchKeepsChange(sess: Session): boolean {
+    if (!this.gw.touchStoresCookie) return false;
+    return this.loadedCookie === undefined || this.originalId !== sess.id || cookieChanged(sess.cookie.data, this.loadedCookie);
+  }
+
   /** Refresh the stored session's expiry at the end of a request that did not change it: true if started. */
   private touchStore(sess: Session, done: EndDone): boolean {
-    if (this.loadedCookie !== undefined && this.originalId === sess.id && cookieChanged(sess.cookie.data, this.loadedCookie)) {
+    if (!this.gw.touchStoresCookie && this.loadedCookie !== undefined && this.originalId === sess.id && cookieChanged(sess.cookie.data, this.loadedCookie)) {
       // This store's touch would keep only the new expiry: write the cookie too, so the change is kept. An
       // atomic patch of just the cookie never brings back a session destroyed meanwhile (a touch would not).
       if (!this.gw.canPatch) {
@@ -698,7 +725,7 @@ export class Lifecycle implements SessionController {
     }
     const expires = this.expiry(sess);
     const after = Math.max(this.o.touchAfter, this.gw.touchFloor);
-    if (after > 0 && this.storedExpires !== undefined && expires.getTime() - this.storedExpires < after) {
+    if (after > 0 && this.storedExpires !== undefined && expires.getTime() - this.storedExpires < after && !this.touchKeepsChange(sess)) {
       // Throttled: the store keeps its expiry; the cookie (if re-sent) says the same, so both agree.
       const c = sess.cookie;
       if (c.expires instanceof Date) {

@@ -4,10 +4,11 @@
  * session lives, the store reports its expiry on read (`withStoreExpiry`), and core keeps a cookie change
  * by writing the whole record instead of touching.
  */
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import express from 'express';
 import session, {
   NO_CAPABILITIES,
+  fromCallbackStore,
   withStoreExpiry,
   type SessionOptions,
   type SessionPatch,
@@ -95,6 +96,10 @@ async function start(store: SessionStore, extra: Partial<SessionOptions> = {}) {
     res.send(String(s.n));
   });
   app.get('/peek', (req, res) => res.send(String((req.session as unknown as S).n ?? 'none')));
+  app.get('/strict', (req, res) => {
+    req.session.cookie.sameSite = 'strict';
+    res.send('ok');
+  });
   app.get('/remember', (req, res) => {
     req.session.cookie.maxAge = 3_600_000;
     res.send('ok');
@@ -241,30 +246,101 @@ describe('the touch floor of a store that keeps whole seconds', () => {
     return store;
   };
 
-  test('an expiry-only touch that would move the expiry by less than the resolution is not sent; a later one is', async () => {
-    const store = coarse(false);
+  // The clock is the test's: requests take what they take, and a second passes only when the test says so.
+  const realNow = Date.now;
+  let offset = 0;
+  let frozen = 0;
+  beforeEach(() => {
+    offset = 0;
+    frozen = realNow();
+    Date.now = () => frozen + offset;
+  });
+  afterEach(() => {
+    Date.now = realNow;
+  });
+
+  const expiresSent = (r: { setCookie: string[] }) => new Date(/Expires=([^;]+)/.exec(r.setCookie[0]!)![1]!).getTime();
+  const storedCookie = (store: ExpiryColumnStore) => (JSON.parse(store.only().json) as SessionRecord).cookie as unknown as Record<string, unknown>;
+
+  test.each([
+    ['touches only the expiry', false],
+    ['stores the cookie on touch', true],
+  ])('a store that %s is not sent a touch that would move the expiry by less than the resolution; a later one is', async (_, touchCookie) => {
+    const store = coarse(touchCookie);
     const c = await start(store, { rolling: true });
     await c.get('/inc');
     const stored = store.only().expires;
+    offset = 400;
     for (let i = 0; i < 3; i++) {
       const r = await c.get('/peek');
       expect(r.body).toBe('1');
       // the cookie sent back says what the store holds, so the two agree
-      expect(new Date(/Expires=([^;]+)/.exec(r.setCookie[0]!)![1]!).getTime()).toBe(Math.floor(stored / 1000) * 1000);
+      expect(expiresSent(r)).toBe(Math.floor(stored / 1000) * 1000);
     }
     expect(store.calls).toEqual(['set', 'get', 'get', 'get']);
-    await new Promise((r) => setTimeout(r, 1100));
-    await c.get('/peek');
+    offset = 1100;
+    const r = await c.get('/peek');
     expect(store.calls.slice(-2)).toEqual(['get', 'touch']);
-    expect(store.only().expires).toBeGreaterThan(stored + 1000);
+    expect(store.only().expires).toBe(stored + 1100);
+    expect(expiresSent(r)).toBe(Math.floor((stored + 1100) / 1000) * 1000);
+    if (touchCookie) expect(Date.parse(storedCookie(store).expires as string)).toBe(stored + 1100);
   });
 
-  test('a store whose touch keeps the cookie is touched on every request, as express-session does', async () => {
+  test('a cookie attribute changed within the resolution is still stored, by the touch that stores the cookie', async () => {
     const store = coarse(true);
     const c = await start(store);
     await c.get('/inc');
+    offset = 100;
+    await c.get('/strict');
+    expect(store.calls).toEqual(['set', 'get', 'touch']);
+    expect(storedCookie(store).sameSite).toBe('strict');
+    // and then unchanged requests within the resolution are spared again
+    await c.get('/peek');
+    expect(store.calls).toEqual(['set', 'get', 'touch', 'get']);
+  });
+
+  test('touchAfter does not lose a cookie attribute change either', async () => {
+    const store = new ExpiryColumnStore(true);
+    const c = await start(store, { touchAfter: 60_000 });
+    await c.get('/inc');
+    offset = 100;
+    await c.get('/peek');
+    expect(store.calls).toEqual(['set', 'get']);
+    await c.get('/strict');
+    expect(store.calls).toEqual(['set', 'get', 'get', 'touch']);
+    expect(storedCookie(store).sameSite).toBe('strict');
+  });
+
+  test('an express-session store is touched on every request, as express-session does', async () => {
+    const data = new Map<string, string>();
+    const calls: string[] = [];
+    const es = {
+      get: (sid: string, cb: (e: unknown, s?: unknown) => void) => {
+        calls.push('get');
+        const v = data.get(sid);
+        cb(null, v === undefined ? null : JSON.parse(v));
+      },
+      set: (sid: string, s: unknown, cb: (e?: unknown) => void) => {
+        calls.push('set');
+        data.set(sid, JSON.stringify(s));
+        cb();
+      },
+      destroy: (sid: string, cb: (e?: unknown) => void) => {
+        data.delete(sid);
+        cb();
+      },
+      touch: (_sid: string, _s: unknown, cb: (e?: unknown) => void) => {
+        calls.push('touch');
+        cb();
+      },
+    };
+    const store = fromCallbackStore(es as never);
+    expect(store.capabilities.expiryResolution).toBe(1000);
+    const c = await start(store);
+    await c.get('/inc');
+    offset = 10;
     await c.get('/peek');
     await c.get('/peek');
-    expect(store.calls).toEqual(['set', 'get', 'touch', 'get', 'touch']);
+    expect(calls).toEqual(['set', 'get', 'touch', 'get', 'touch']);
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The request path's shortcuts keep every behaviour they replace: cookie reading and verification
  * (with its cache), the before-headers hook, synchronous store ops, shared store deadlines, the lazily
- * parsed stored expiry, the session's id and req, and MemoryStore's recency list.
+ * parsed stored expiry, the session's id and req, MemoryStore's recency list, and the response held while
+ * the store writes.
  */
 import { describe, expect, test } from '@jest/globals';
+import net from 'node:net';
 import { parse } from 'cookie';
 import { sign } from 'cookie-signature';
 import express, { type ErrorRequestHandler } from 'express';
@@ -431,5 +433,81 @@ describe('MemoryStore recency', () => {
     expect((await s.ids()).sort()).toEqual(['b', 'c']);
     await s.set('d', rec(4), { expires: new Date(now + 5000) }); // b goes (the oldest)
     expect((await s.ids()).sort()).toEqual(['c', 'd']);
+  });
+});
+
+describe('the end of a response while the store writes', () => {
+  /** A store whose writes wait until the test lets them finish. */
+  function gatedStore() {
+    let release: (() => void) | undefined;
+    let started: () => void = () => undefined;
+    const writing = new Promise<void>((r) => (started = r));
+    const store: SessionStore = {
+      capabilities: NO_CAPABILITIES,
+      get: async () => null,
+      set: () =>
+        new Promise<void>((r) => {
+          release = r;
+          started();
+        }),
+      destroy: async () => undefined,
+    };
+    return { store, writing, release: () => release!() };
+  }
+
+  /** A raw HTTP/1.1 request, collecting what arrives. */
+  async function raw(url: string, path: string) {
+    const { hostname, port } = new URL(url);
+    const received: Buffer[] = [];
+    const socket = net.connect(Number(port), hostname);
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    return { bytes: () => Buffer.concat(received), closed };
+  }
+
+  const settle = () => new Promise((r) => setTimeout(r, 100));
+
+  async function run(size: number, extra: Record<string, unknown> = {}) {
+    const { store, writing, release } = gatedStore();
+    const a = express();
+    a.use(session({ secret: 's', resave: false, saveUninitialized: false, store, ...extra }));
+    a.get('/x', (req, res) => {
+      (req.session as unknown as S).n = 1;
+      res.send('a'.repeat(size));
+    });
+    const srv = await listen(a);
+    const r = await raw(srv.url, '/x');
+    await writing;
+    await settle(); // what was going to go out before the store answers has gone out
+    const before = r.bytes().toString('latin1');
+    release();
+    await r.closed;
+    const after = r.bytes().toString('latin1');
+    await srv.close();
+    return { before, after };
+  }
+
+  test('a small body is held with the headers until the store is done, then sent whole', async () => {
+    const { before, after } = await run(2000);
+    expect(before).toBe('');
+    expect(after).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(after).toContain('Set-Cookie: connect.sid=s%3A');
+    expect(after.endsWith('\r\n\r\n' + 'a'.repeat(2000))).toBe(true);
+  });
+
+  test("a large body streams as express-session's does: headers and all but its last byte first", async () => {
+    const size = 64 * 1024;
+    const { before, after } = await run(size);
+    expect(before).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(before.endsWith('\r\n\r\n' + 'a'.repeat(size - 1))).toBe(true);
+    expect(after).toBe(before + 'a');
+  });
+
+  test('saveBeforeSend holds even a large body until the store is done', async () => {
+    const size = 64 * 1024;
+    const { before, after } = await run(size, { saveBeforeSend: true });
+    expect(before).toBe('');
+    expect(after.endsWith('\r\n\r\n' + 'a'.repeat(size))).toBe(true);
   });
 });

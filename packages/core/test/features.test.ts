@@ -110,7 +110,7 @@ describe('touchAfter', () => {
 });
 
 describe('saveBeforeSend', () => {
-  async function redirectRace(saveBeforeSend: boolean) {
+  async function redirectRace(saveBeforeSend: boolean, bigBody = false) {
     const store = new CountingStore({ checkPeriod: 0 });
     const app = express();
     app.use(session({ ...base, store, saveBeforeSend }));
@@ -120,7 +120,8 @@ describe('saveBeforeSend', () => {
     });
     app.get('/next', (req, res) => {
       (req.session as unknown as S).step = 2;
-      res.redirect('/show');
+      if (bigBody) res.send('x'.repeat(64 * 1024));
+      else res.redirect('/show');
     });
     app.get('/show', (req, res) => res.send(String((req.session as unknown as S).step)));
     const srv = await listen(app);
@@ -139,8 +140,16 @@ describe('saveBeforeSend', () => {
     expect(await redirectRace(true)).toBe('2');
   });
 
-  test('without it a slow store lets the redirect outrun the save (the race the option fixes)', async () => {
-    expect(await redirectRace(false)).toBe('1');
+  test('without it a small response (a redirect) is still held until the save is done', async () => {
+    expect(await redirectRace(false)).toBe('2');
+  });
+
+  test('without it a large body streams early, so its client can outrun a slow save (the race the option fixes)', async () => {
+    expect(await redirectRace(false, true)).toBe('1');
+  });
+
+  test('with saveBeforeSend a large body waits for the save too', async () => {
+    expect(await redirectRace(true, true)).toBe('2');
   });
 });
 
