@@ -108,6 +108,8 @@ if (!hasBrowser) {
     // SPA: fetch with credentials, CSRF token in a header.
     await page.goto(demo.url + '/spa');
     await page.waitForFunction(() => document.getElementById('spa-me')?.textContent?.startsWith('Signed in as Bob'));
+    // The cart is a fetch of its own: wait for it rather than read it the moment the user fetch landed.
+    await page.waitForFunction(() => document.getElementById('spa-total')?.textContent !== '…');
     expect(await page.textContent('#spa-total')).toBe('€16.50');
     await page.click('#spa-add');
     await page.waitForFunction(() => document.getElementById('spa-total')?.textContent === '€28.50');
