@@ -690,19 +690,14 @@ export class Lifecycle implements SessionController {
     });
   }
 
-  /**
-   * Whether a throttled touch would lose a change: for a store whose touch stores the cookie, a cookie
-   * whose attributes changed (and nothing else did) is kept by that touch alone. (A store that touches
-   * only the expiry got a save or a patch for it already.)
-   */
-  private touchKeepsChange(sess: Session): boolean {
-    if (!this.gw.touchStoresCookie) return false;
-    return this.loadedCookie === undefined || this.originalId !== sess.id || cookieChanged(sess.cookie.data, this.loadedCookie);
+  /** Whether the loaded session's cookie attributes (or `maxAge`) changed during this request. */
+  private cookieChangedSinceLoad(sess: Session): boolean {
+    return this.loadedCookie !== undefined && this.originalId === sess.id && cookieChanged(sess.cookie.data, this.loadedCookie);
   }
 
   /** Refresh the stored session's expiry at the end of a request that did not change it: true if started. */
   private touchStore(sess: Session, done: EndDone): boolean {
-    if (!this.gw.touchStoresCookie && this.loadedCookie !== undefined && this.originalId === sess.id && cookieChanged(sess.cookie.data, this.loadedCookie)) {
+    if (!this.gw.touchStoresCookie && this.cookieChangedSinceLoad(sess)) {
       // This store's touch would keep only the new expiry: write the cookie too, so the change is kept. An
       // atomic patch of just the cookie never brings back a session destroyed meanwhile (a touch would not).
       if (!this.gw.canPatch) {
@@ -725,7 +720,8 @@ export class Lifecycle implements SessionController {
     }
     const expires = this.expiry(sess);
     const after = Math.max(this.o.touchAfter, this.gw.touchFloor);
-    if (after > 0 && this.storedExpires !== undefined && expires.getTime() - this.storedExpires < after && !this.touchKeepsChange(sess)) {
+    // A store whose touch stores the cookie keeps a changed cookie by that touch alone: never throttled then.
+    if (after > 0 && this.storedExpires !== undefined && expires.getTime() - this.storedExpires < after && !(this.gw.touchStoresCookie && this.cookieChangedSinceLoad(sess))) {
       // Throttled: the store keeps its expiry; the cookie (if re-sent) says the same, so both agree.
       const c = sess.cookie;
       if (c.expires instanceof Date) {
