@@ -4,6 +4,7 @@ import { BadDataError, SessError, StoreTimeoutError, UnsupportedError, toStoreEr
 import { hashedKey, idTag } from './ids.js';
 import { log } from './log.js';
 import { CallbackStoreAdapter } from './store.js';
+import { callEitherWay } from './callback.js';
 
 /** Names of the events the middleware emits (see docs/events.md). */
 export type SessEventName = 'create' | 'load' | 'miss' | 'save' | 'touch' | 'destroy' | 'rotate' | 'storeError';
@@ -175,6 +176,16 @@ export class StoreGateway {
     this.touchFloor = this.checksCookieExpiry && typeof resolution === 'number' && resolution > 1 ? resolution : 0;
   }
 
+  /**
+   * Whether `method` was replaced on the store instance (an app's wrapper, a test injecting a failure), as
+   * apps do to express-session stores, typically with a callback-style function (`store.set = function (sid,
+   * sess, cb) {…}`). Such a method is called both ways (see `callEitherWay`): its callback or its promise
+   * settles the operation. Not for the callback-store adapter, whose own methods are its API.
+   */
+  private replaced(method: 'get' | 'set' | 'touch' | 'destroy'): boolean {
+    return this.checksCookieExpiry && Object.hasOwn(this.store, method);
+  }
+
   /** The key the store sees for `sid`. */
   key(sid: string): string {
     return this.hashKey === undefined ? sid : hashedKey(sid, this.hashKey);
@@ -235,6 +246,7 @@ export class StoreGateway {
     const got: Done<unknown> = (err, record) => this.got(sid, err, record, done);
     const sync = this.store.sync;
     if (sync !== undefined) this.callSync('get', sid, undefined, () => sync.get(this.key(sid)), got);
+    else if (this.replaced('get')) this.call<unknown>('get', sid, undefined, () => callEitherWay(this.store, 'get', [this.key(sid)]), got);
     else this.call<unknown>('get', sid, undefined, () => this.store.get(this.key(sid)), got);
   }
 
@@ -261,6 +273,7 @@ export class StoreGateway {
   setThen(sid: string, record: SessionRecord, ctx: WriteContext, done: Done<void>): void {
     const sync = this.store.sync;
     if (sync !== undefined) this.callSync('set', sid, 'save', () => sync.set(this.key(sid), record, ctx), done);
+    else if (this.replaced('set')) this.call('set', sid, 'save', () => callEitherWay<void>(this.store, 'set', [this.key(sid), record], ctx), done);
     else this.call('set', sid, 'save', () => this.store.set(this.key(sid), record, ctx), done);
   }
 
@@ -276,6 +289,7 @@ export class StoreGateway {
   destroyThen(sid: string, done: Done<void>): void {
     const sync = this.store.sync;
     if (sync !== undefined) this.callSync('destroy', sid, 'destroy', () => sync.destroy(this.key(sid)), done);
+    else if (this.replaced('destroy')) this.call('destroy', sid, 'destroy', () => callEitherWay<void>(this.store, 'destroy', [this.key(sid)]), done);
     else this.call('destroy', sid, 'destroy', () => this.store.destroy(this.key(sid)), done);
   }
 
@@ -287,6 +301,7 @@ export class StoreGateway {
   touchThen(sid: string, record: SessionRecord, ctx: WriteContext, done: Done<void>): void {
     const sync = this.store.sync;
     if (sync?.touch !== undefined) this.callSync('touch', sid, 'touch', () => sync.touch!(this.key(sid), record, ctx), done);
+    else if (this.replaced('touch')) this.call('touch', sid, 'touch', () => callEitherWay<void>(this.store, 'touch', [this.key(sid), record], ctx), done);
     else this.call('touch', sid, 'touch', () => this.store.touch!(this.key(sid), record, ctx), done);
   }
 

@@ -12,7 +12,7 @@ import { log } from './log.js';
 import type { ResolvedOptions } from './options.js';
 import { Session, kController, sessionData } from './session.js';
 import type { SessionController } from './session.js';
-import { signId } from './signature.js';
+import { cookieParserValue, signId } from './signature.js';
 
 /** sess's own bookkeeping, stored under `__sess` in the record when a feature needs it. */
 export interface SessMeta {
@@ -29,6 +29,8 @@ type SessRequest = Omit<Request, 'session' | 'sessionID'> & {
   [kController]?: Lifecycle;
 };
 
+/** A request cookie-parser went through. */
+type CookieParsed = { signedCookies?: Record<string, unknown>; cookies?: Record<string, unknown> };
 const asReq = (r: SessRequest): Request => r as unknown as Request;
 
 type EndFn = (chunk?: unknown, encoding?: unknown, cb?: unknown) => unknown;
@@ -156,6 +158,25 @@ function fingerprint(sess: Session): string {
  * The life of one request's session: load, decide, save/touch/destroy, cookie. One instance per
  * request; the session methods (`req.session.save()` …) call into it.
  */
+/**
+ * A new session id: genid's, or uid-safe's. An id the id grammar refuses would make a cookie that never
+ * comes back (express-session URL-encodes whatever genid returns into the cookie; sess ignores a cookie whose
+ * id is outside the grammar): that is a configuration mistake, reported on its first use, never a missing cookie.
+ */
+function newSessionId(req: SessRequest, o: ResolvedOptions): string {
+  if (!o.genid) return generateSessionId();
+  const id = o.genid(asReq(req));
+  if (typeof id !== 'string' || !o.idPattern.test(id)) {
+    const got = typeof id === 'string' ? `a string of ${id.length} characters outside it` : `a ${id === null ? 'null' : typeof id}`;
+    throw new BadDataError(
+      `genid returned an id that the id grammar refuses (idPattern ${String(o.idPattern)}; got ${got}): return an id made of ` +
+        'letters, digits, "-" and "_" (uid-safe, crypto.randomUUID()), or set idPattern to a grammar that matches your ids',
+      { code: ErrorCodes.BAD_ID },
+    );
+  }
+  return id;
+}
+
 export class Lifecycle implements SessionController {
   private cookieId: string | undefined;
   private resign = false;
@@ -193,6 +214,9 @@ export class Lifecycle implements SessionController {
   start(): void {
     const { req, o } = this;
     let verified = o.readCookie(req.headers.cookie);
+    if (verified === undefined && ((req as CookieParsed).signedCookies || (req as CookieParsed).cookies)) {
+      verified = cookieParserValue(req as CookieParsed, o.name, o.secrets);
+    }
     if (verified && !o.idPattern.test(verified.id)) {
       log('cookie id does not match the id grammar: ignored');
       verified = undefined;
@@ -296,12 +320,7 @@ export class Lifecycle implements SessionController {
   /** A new, empty session under a new id. `asOriginal` resets change detection (a fresh request). */
   generate(asOriginal: boolean): void {
     const { req, o } = this;
-    const id = o.genid ? o.genid(asReq(req)) : generateSessionId();
-    if (typeof id !== 'string' || !o.idPattern.test(id)) {
-      throw new BadDataError('genid returned an id that does not match idPattern: return a URL-safe string, or set idPattern to match your ids', {
-        code: ErrorCodes.BAD_ID,
-      });
-    }
+    const id = newSessionId(req, o);
     req.sessionID = id;
     const sess = new Session(asReq(req));
     sess.cookie = new Cookie(this.cookieOptions);
@@ -640,6 +659,9 @@ export class Lifecycle implements SessionController {
 
   /** Write the session now (req.session.save(), and the end of a request that changed it). */
   save(sess: Session): Promise<void> {
+    // The fingerprint taken at the end of the response is stale for a save the app asks for after it (a
+    // socket.io handler saving the handshake request's session): fingerprint the session as it is now.
+    this.endFp = undefined;
     return new Promise<void>((resolve, reject) => this.saveThen(sess, (err) => (err === undefined ? resolve() : reject(err))));
   }
 
@@ -740,6 +762,7 @@ export class Lifecycle implements SessionController {
   // ---- session methods ---------------------------------------------------------------------
 
   async reload(sess: Session): Promise<void> {
+    this.endFp = undefined;
     const rec = await this.gw.get(sess.id);
     if (!rec || !this.isLive(rec, Date.now())) throw new SessError(ErrorCodes.NO_SESSION, 'failed to load session: it expired or was destroyed', { status: 500 });
     this.install(rec, sess.id);
@@ -777,10 +800,7 @@ export class Lifecycle implements SessionController {
   private async rotateNow(sess: Session): Promise<void> {
     const req = this.req;
     const oldId = sess.id;
-    const newId = this.o.genid ? this.o.genid(asReq(req)) : generateSessionId();
-    if (typeof newId !== 'string' || !this.o.idPattern.test(newId)) {
-      throw new BadDataError('genid returned an id that does not match idPattern', { code: ErrorCodes.BAD_ID });
-    }
+    const newId = newSessionId(req, this.o);
     const data: Record<string, unknown> = { cookie: sess.cookie };
     Object.assign(data, sessionData(sess));
     req.sessionID = newId;

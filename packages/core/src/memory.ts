@@ -11,6 +11,11 @@ import type {
   WriteContext,
 } from './contract.js';
 import { ConfigError, LockTimeoutError } from './errors.js';
+import { EventEmitter } from 'node:events';
+import { es5Constructor } from './es5.js';
+import { acceptCallbacks } from './callback.js';
+import type { Callback } from './callback.js';
+import { checkOptions } from './store-kit.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -47,43 +52,78 @@ interface LockState {
   waiters: Array<() => void>;
 }
 
+const MEMORY_CAPABILITIES: StoreCapabilities = Object.freeze({
+  touch: true,
+  enumerate: true,
+  clear: true,
+  shared: false,
+  expiryResolution: 1,
+  atomicPatch: true,
+  lock: true,
+  userIndex: true,
+});
+
+const MEMORY_OPTIONS = { known: ['max', 'checkPeriod', 'now'] };
+
+/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+interface MemoryStoreClass {
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
+  destroy(sid: string, cb: Callback): void;
+  all(cb: Callback<Record<string, SessionRecord>>): void;
+  length(cb: Callback<number>): void;
+  clear(cb: Callback): void;
+}
+
 /**
  * A bounded in-process store for development and tests: LRU past `max` entries, expired sessions
  * pruned on a timer that does not keep the process alive. Not shared between processes.
  */
-export class MemoryStore extends Store implements SessionStore {
-  readonly capabilities: StoreCapabilities = Object.freeze({
-    touch: true,
-    enumerate: true,
-    clear: true,
-    shared: false,
-    expiryResolution: 1,
-    atomicPatch: true,
-    lock: true,
-    userIndex: true,
-  });
-
-  private readonly sessions = new Map<string, Entry>();
+class MemoryStoreClass extends Store implements SessionStore {
+  declare readonly capabilities: StoreCapabilities;
+  declare private readonly sessions: Map<string, Entry>;
   /** Least and most recently used entries. */
-  private oldest: Entry | null = null;
-  private newest: Entry | null = null;
-  private readonly users = new Map<string, Set<string>>();
-  private readonly locks = new Map<string, LockState>();
-  private readonly max: number;
-  private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
+  declare private oldest: Entry | null;
+  declare private newest: Entry | null;
+  declare private readonly users: Map<string, Set<string>>;
+  declare private readonly locks: Map<string, LockState>;
+  declare private readonly max: number;
+  declare private readonly now: () => number;
+  declare private timer: NodeJS.Timeout | undefined;
+  declare private readonly syncOps: SyncStoreOps;
 
   constructor(options: MemoryStoreOptions = {}) {
     super();
-    this.max = options.max ?? 100_000;
-    if (!Number.isInteger(this.max) || this.max < 1) {
+    MemoryStoreClass.setup(this, options);
+  }
+
+  /** What the constructor sets up; also run by `MemoryStore.call(this, options)` in an ES5 subclass. */
+  static setup(self: MemoryStoreClass, options: MemoryStoreOptions = {}): void {
+    const max = options.max ?? 100_000;
+    if (!Number.isInteger(max) || max < 1) {
       throw new ConfigError('MemoryStore max must be a positive integer: new MemoryStore({ max: 10000 })');
     }
-    this.now = options.now ?? Date.now;
+    checkOptions('MemoryStore', options, MEMORY_OPTIONS);
+    Object.assign(self, {
+      capabilities: MEMORY_CAPABILITIES,
+      sessions: new Map(),
+      oldest: null,
+      newest: null,
+      users: new Map(),
+      locks: new Map(),
+      max,
+      now: options.now ?? Date.now,
+      timer: undefined,
+      syncOps: {
+        get: (sid: string) => self.getNow(sid),
+        set: (sid: string, record: SessionRecord, ctx: WriteContext) => self.write(sid, record, ctx, self.live(sid)),
+        destroy: (sid: string) => self.remove(sid),
+        touch: (sid: string, record: SessionRecord, ctx: WriteContext) => self.touchNow(sid, record, ctx),
+      } satisfies SyncStoreOps,
+    });
     const period = options.checkPeriod ?? 60_000;
     if (period > 0) {
-      this.timer = setInterval(() => this.prune(), period);
-      this.timer.unref();
+      self.timer = setInterval(() => self.prune(), period);
+      self.timer.unref();
     }
   }
 
@@ -187,20 +227,13 @@ export class MemoryStore extends Store implements SessionStore {
     while (this.sessions.size > this.max && this.oldest) this.remove(this.oldest.sid);
   }
 
-  private readonly syncOps: SyncStoreOps = {
-    get: (sid) => this.getNow(sid),
-    set: (sid, record, ctx) => this.write(sid, record, ctx, this.live(sid)),
-    destroy: (sid) => this.remove(sid),
-    touch: (sid, record, ctx) => this.touchNow(sid, record, ctx),
-  };
-
   /**
    * The synchronous operations core uses (no promise per request). Withdrawn in a subclass (which may
    * override `sync` to offer its own) and when `get`, `set`, `touch` or `destroy` is replaced on the
    * instance (a test double, say), so the replacement is what core calls.
    */
   get sync(): SyncStoreOps | undefined {
-    if (Object.getPrototypeOf(this) !== MemoryStore.prototype) return undefined;
+    if (Object.getPrototypeOf(this) !== MemoryStoreClass.prototype) return undefined;
     if (Object.hasOwn(this, 'get') || Object.hasOwn(this, 'set') || Object.hasOwn(this, 'touch') || Object.hasOwn(this, 'destroy')) return undefined;
     return this.syncOps;
   }
@@ -341,3 +374,13 @@ export class MemoryStore extends Store implements SessionStore {
     this.timer = undefined;
   }
 }
+
+/**
+ * See {@link MemoryStoreClass}. Subclass it as express-session's: `class extends MemoryStore`, or ES5 style
+ * with `MemoryStore.call(this, options)`. Every method also takes express-session's callback signature.
+ */
+export const MemoryStore = es5Constructor('MemoryStore', acceptCallbacks(MemoryStoreClass), (self, [options]) => {
+  EventEmitter.call(self);
+  MemoryStoreClass.setup(self, options as MemoryStoreOptions);
+});
+export type MemoryStore = MemoryStoreClass;

@@ -6,6 +6,7 @@ import { cookieReader } from './signature.js';
 import type { Secret, VerifiedCookie } from './signature.js';
 import { ConfigError } from './errors.js';
 import { DEFAULT_ID_PATTERN } from './ids.js';
+import { unknownOptionText } from './suggest.js';
 
 /** How concurrent requests on one session are reconciled. */
 export type ConcurrencyMode = 'last-write-wins' | 'merge' | 'lock';
@@ -103,6 +104,37 @@ function warnOnce(msg: string): void {
   process.emitWarning(msg, 'DeprecationWarning', 'SESS_DEFAULT');
 }
 
+/** Every option name `session()` takes (a name outside these gets a warning naming the closest). */
+export const SESSION_OPTION_NAMES: readonly string[] = [
+  'secret', 'name', 'key', 'store', 'cookie', 'genid', 'resave', 'rolling', 'saveUninitialized', 'proxy', 'unset',
+  'idPattern', 'browserSessionTtl', 'storeTimeout', 'onStoreError', 'touchAfter', 'saveBeforeSend', 'rotateEvery',
+  'absoluteTimeout', 'maxSize', 'concurrency', 'lockTimeout', 'lockTtl', 'userKey', 'hashIds',
+];
+
+/** Every cookie attribute `cookie` takes. */
+export const COOKIE_OPTION_NAMES: readonly string[] = [
+  'maxAge', 'expires', 'httpOnly', 'secure', 'sameSite', 'domain', 'path', 'partitioned', 'priority',
+];
+
+/** The stable code of the warning for an option name sess does not know. */
+export const UNKNOWN_OPTION_WARNING = 'SESS_UNKNOWN_OPTION';
+const warnedNames = new Set<string>();
+
+/**
+ * Warn (once per name, `process.emitWarning` with code SESS_UNKNOWN_OPTION) about option names that are not
+ * sess's or express-session's: `resav`, `cookie.maxage` are otherwise silently ignored, as express-session
+ * ignores them. A warning, not an error: express-session accepts them, and so must a drop-in.
+ */
+export function warnUnknownOptions(options: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const id = `${where}.${key}`;
+    if (warnedNames.has(id)) continue;
+    warnedNames.add(id);
+    process.emitWarning(unknownOptionText(where, key, known), { type: 'Warning', code: UNKNOWN_OPTION_WARNING });
+  }
+}
+
 function duration(opts: SessionOptions, key: keyof SessionOptions, dflt: number): number {
   const v = opts[key];
   if (v === undefined) return dflt;
@@ -180,8 +212,12 @@ export function resolveOptions(opts: SessionOptions | undefined): ResolvedOption
   if (opts.unset !== undefined && opts.unset !== 'keep' && opts.unset !== 'destroy') {
     throw new ConfigError('unset option must be "destroy" or "keep"');
   }
+  warnUnknownOptions(opts, SESSION_OPTION_NAMES, 'session()');
   const cookie = opts.cookie ?? {};
-  if (typeof cookie !== 'function') validateCookieOptions(cookie, name);
+  if (typeof cookie !== 'function') {
+    if (typeof cookie === 'object' && cookie !== null) warnUnknownOptions(cookie, COOKIE_OPTION_NAMES, 'session() cookie');
+    validateCookieOptions(cookie, name);
+  }
   if (opts.resave === undefined) warnOnce('sess: undefined resave option; provide resave option (defaulting to true, as express-session)');
   if (opts.saveUninitialized === undefined) {
     warnOnce('sess: undefined saveUninitialized option; provide saveUninitialized option (defaulting to true, as express-session)');

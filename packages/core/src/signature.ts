@@ -129,3 +129,19 @@ export function cookieReader(name: string, secrets: readonly Secret[], size = 10
     return fresh;
   }
 }
+
+/**
+ * The session cookie as cookie-parser left it, for a request whose Cookie header lacks it (express-session's
+ * back-compat read): `req.signedCookies[name]` (already verified by cookie-parser, with its own secret), else
+ * `req.cookies[name]` verified with the session secrets.
+ */
+export function cookieParserValue(
+  req: { signedCookies?: Record<string, unknown>; cookies?: Record<string, unknown> },
+  name: string,
+  secrets: readonly Secret[],
+): VerifiedCookie | undefined {
+  const signed = req.signedCookies?.[name];
+  if (typeof signed === 'string' && signed !== '') return { id: signed, secretIndex: 0, value: signId(signed, secrets[0]!) };
+  const raw = req.cookies?.[name];
+  return typeof raw === 'string' ? verify(raw, secrets) : undefined;
+}

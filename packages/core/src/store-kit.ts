@@ -4,6 +4,7 @@
  */
 import type { SessionRecord, UserSessionInfo } from './contract.js';
 import { BadDataError, ConfigError, LockTimeoutError } from './errors.js';
+import { unknownOptionText } from './suggest.js';
 
 /** The key sess stores keep the per-user index's user key under, inside the stored JSON. */
 export const USER_FIELD = '__sessUser';
@@ -59,10 +60,31 @@ export const INCUMBENT_OPTION_HINTS = {
  * copied from connect-redis, connect-pg-simple … fails at construction with the way to do it in sess,
  * instead of being silently ignored. `hints` maps each such option to that explanation.
  */
-export function refuseOptions(store: string, options: object | undefined, hints: Record<string, string>): void {
+export function refuseOptions(store: string, options: object | undefined, hints: Record<string, string>, names?: KnownOptions): void {
   if (!options) return;
   for (const key of Object.keys(hints)) {
     if ((options as Record<string, unknown>)[key] !== undefined) throw new ConfigError(`${store} does not take the "${key}" option: ${hints[key]}`);
+  }
+  if (names) checkOptions(store, options, names);
+}
+
+/** The option names a store takes, for {@link checkOptions}. */
+export interface KnownOptions {
+  /** Every option name (a dotted `schema.tableName` names a nested one, for suggestions). */
+  known: readonly string[];
+  /** A sentence added to the error, say where the driver's other options go. */
+  more?: string;
+}
+
+/**
+ * Refuse option names a store does not know (a misspelled `tableName` or `prefix` would silently put two
+ * applications in one table or key space): a `ConfigError` naming the closest known option.
+ */
+export function checkOptions(store: string, options: object | undefined, names: KnownOptions): void {
+  if (!options) return;
+  for (const key of Object.keys(options)) {
+    if ((options as Record<string, unknown>)[key] === undefined || names.known.includes(key)) continue;
+    throw new ConfigError(unknownOptionText(store, key, names.known) + (names.more ? ` (${names.more})` : ''));
   }
 }
 
@@ -175,3 +197,4 @@ export class PruneTimer {
     this.timer = null;
   }
 }
+

@@ -5,6 +5,8 @@ import { Session } from './session.js';
 import type { SessionRecord, SessionStore, StoreCapabilities, WriteContext } from './contract.js';
 import { NO_CAPABILITIES, isSessionStore, recordExpiry } from './contract.js';
 import { UnsupportedError } from './errors.js';
+import { es5Constructor } from './es5.js';
+import { callEitherWay } from './callback.js';
 
 type CompatRequest = Request & { sessionID?: string; session?: Session; sessionStore?: unknown };
 
@@ -12,10 +14,17 @@ type CompatRequest = Request & { sessionID?: string; session?: Session; sessionS
  * express-session's `Store` base class, for stores written against express-session: subclass it and
  * implement callback-style `get`, `set`, `destroy` (and optionally `touch`, `all`, `length`, `clear`).
  * `session.Store` is this class, so `require('connect-pg-simple')(session)` and friends work unchanged.
+ * Subclass it any way express-session's is: `class extends Store`, or ES5 style with `Store.call(this, opts)`
+ * and `util.inherits(MyStore, Store)` (session-file-store, connect-redis 6 and older, …).
  */
-export class Store extends EventEmitter {
+class StoreClass extends EventEmitter {
   /** Set by the middleware: give `req` a new, empty session under a new id. */
-  generate?: (req: Request) => void;
+  declare generate?: (req: Request) => void;
+
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  constructor(_options?: unknown) {
+    super();
+  }
 
   /** Destroy `req`'s session and give it a new, empty one (express-session semantics). */
   regenerate(req: CompatRequest, fn: (err?: unknown) => void): void {
@@ -49,6 +58,12 @@ export class Store extends EventEmitter {
   }
 }
 
+/** See {@link StoreClass}: the class, with a constructor that ES5-style subclasses can call. */
+export const Store = es5Constructor('Store', StoreClass, (self) => {
+  EventEmitter.call(self);
+});
+export type Store = StoreClass;
+
 /** The methods of an express-session style (callback) store. */
 export interface CallbackStore {
   get(sid: string, cb: (err: unknown, sess?: unknown) => void): unknown;
@@ -64,28 +79,7 @@ export interface CallbackStore {
 
 /** Call a callback-style method; settles on the callback or on a returned promise, whichever comes first. */
 function invoke<T>(target: object, method: string, args: unknown[]): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const cb = (err?: unknown, value?: unknown) => {
-      if (done) return;
-      done = true;
-      if (err) reject(err);
-      else resolve(value as T);
-    };
-    let ret: unknown;
-    try {
-      ret = (target as Record<string, (...a: unknown[]) => unknown>)[method]!(...args, cb);
-    } catch (e) {
-      cb(e ?? new Error(`${method} threw`));
-      return;
-    }
-    if (ret && typeof (ret as Promise<unknown>).then === 'function') {
-      (ret as Promise<unknown>).then(
-        (v) => cb(undefined, v),
-        (e) => cb(e ?? new Error(`${method} rejected`)),
-      );
-    }
-  });
+  return callEitherWay<T>(target, method, args);
 }
 
 /** Give a callback store what it expects of express-session: a record whose cookie is a Cookie. */

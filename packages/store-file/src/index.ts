@@ -14,8 +14,9 @@ import {
   type SessionStore,
   type StoreCapabilities,
   type UserSessionInfo,
-  type WriteContext,
+  type WriteContext, acceptCallbacks
 } from '@sess/core';
+import type { Callback } from '@sess/core';
 import { EXPIRES, EXTENSION, ID_PATTERN, LAST_ACCESS, LOCK_DIR, USER_DIR } from './schema.js';
 
 /** Options of {@link FileStore}. */
@@ -66,6 +67,15 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+export interface FileStore {
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
+  destroy(sid: string, cb: Callback): void;
+  all(cb: Callback<Record<string, SessionRecord>>): void;
+  length(cb: Callback<number>): void;
+  clear(cb: Callback): void;
+}
+
 /**
  * File session store: one JSON file per session in `dir`, the layout session-file-store uses, so a
  * user can switch in either direction without logging anyone out. Writes go to a temporary file in the
@@ -106,7 +116,7 @@ export class FileStore implements SessionStore {
       decoder: json,
       encoding: json,
       fallbackSessionFn: 'a file that cannot be read is a miss (a new session) or a typed bad-data error, never a made-up session',
-    });
+    }, { known: ['dir', 'path', 'fsync', 'ttl', 'reapInterval', 'concurrency', 'now'] });
     if (options.dir !== undefined && options.path !== undefined) throw new ConfigError('FileStore takes dir or path (the same option), not both');
     const dir = options.dir ?? options.path ?? './sessions';
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) throw new ConfigError('FileStore dir must be a folder path: new FileStore({ dir: "./sessions" })');
@@ -495,5 +505,7 @@ export class FileStore implements SessionStore {
     await Promise.all([...this.chains.values()]);
   }
 }
+
+acceptCallbacks(FileStore);
 
 export { EXPIRES, EXTENSION, LAST_ACCESS, ID_PATTERN } from './schema.js';

@@ -18,8 +18,9 @@ import {
   type SessionStore,
   type StoreCapabilities,
   type UserSessionInfo,
-  type WriteContext,
+  type WriteContext, acceptCallbacks
 } from '@sess/core';
+import type { Callback } from '@sess/core';
 
 /** Options of {@link MongoStore}. */
 export interface MongoStoreOptions {
@@ -75,6 +76,15 @@ interface LockDoc {
   expiresAt: Date;
 }
 
+/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+export interface MongoStore {
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
+  destroy(sid: string, cb: Callback): void;
+  all(cb: Callback<Record<string, SessionRecord>>): void;
+  length(cb: Callback<number>): void;
+  clear(cb: Callback): void;
+}
+
 /**
  * MongoDB session store on the official driver, in the layout connect-mongo uses (`sessions` collection,
  * `{ _id: sid, session, expires }`), so users can switch either way without logging anyone out.
@@ -122,7 +132,7 @@ export class MongoStore implements SessionStore {
       writeOperationOptions: 'writes are always acknowledged (w: 1 or the client\'s stronger write concern)',
       timestamps: 'not supported: listUser() reports when each session was created and last seen',
       clientPromise: 'pass the MongoClient itself as client (await the promise first)',
-    });
+    }, { known: ['client', 'url', 'mongoUrl', 'clientOptions', 'mongoOptions', 'dbName', 'collectionName', 'stringify', 'autoRemove', 'autoRemoveInterval', 'errorLog'], more: 'MongoClient settings go in clientOptions' });
     if (options.url !== undefined && options.mongoUrl !== undefined) throw new ConfigError('MongoStore takes url or mongoUrl (the same option), not both');
     if (options.clientOptions !== undefined && options.mongoOptions !== undefined) throw new ConfigError('MongoStore takes clientOptions or mongoOptions (the same option), not both');
     const givenUrl = options.url ?? options.mongoUrl;
@@ -436,6 +446,8 @@ export class MongoStore implements SessionStore {
     if (this.owned) await this.client.close();
   }
 }
+
+acceptCallbacks(MongoStore);
 
 /** The server refused the index (not implemented, bad options): FerretDB v1 answers code 238 for TTL indexes. */
 function refused(err: unknown): boolean {

@@ -13,6 +13,7 @@ import {
   decodeRecord,
   pollLock,
   refuseOptions,
+  checkOptions,
   recordJson,
   takeUserKey,
   userSessionInfo,
@@ -22,8 +23,9 @@ import {
   type SessionStore,
   type StoreCapabilities,
   type UserSessionInfo,
-  type WriteContext,
+  type WriteContext, acceptCallbacks
 } from '@sess/core';
+import type { Callback } from '@sess/core';
 import { quoteIdent, statements, type ColumnNames, type Statements } from './schema.js';
 
 /** Options of {@link MySQLStore}. */
@@ -91,6 +93,15 @@ interface CallbackPool {
   execute(sql: string, values: unknown[], cb: (err: unknown, result: unknown) => void): void;
 }
 
+/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+export interface MySQLStore {
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
+  destroy(sid: string, cb: Callback): void;
+  all(cb: Callback<Record<string, SessionRecord>>): void;
+  length(cb: Callback<number>): void;
+  clear(cb: Callback): void;
+}
+
 /**
  * MySQL / MariaDB session store on mysql2, in the table layout express-mysql-session uses
  * (`session_id`, `expires` epoch seconds, `data` JSON text), so users can switch either way without
@@ -132,7 +143,7 @@ export class MySQLStore implements SessionStore {
     refuseOptions('MySQLStore', options, {
       expiration: INCUMBENT_OPTION_HINTS.ttl,
       disableTouch: INCUMBENT_OPTION_HINTS.disableTouch,
-    });
+    }, { known: ['pool', 'uri', 'poolOptions', ...CONNECTION_OPTIONS, 'clearExpired', 'checkExpirationInterval', 'endConnectionOnClose', 'schema', 'schema.tableName', 'schema.columnNames', 'userTableName', 'createDatabaseTable', 'pruneSessionInterval', 'errorLog'], more: 'other mysql2 pool settings go in poolOptions' });
     const connection: Record<string, unknown> = {};
     for (const k of CONNECTION_OPTIONS) if (options[k] !== undefined) connection[k] = options[k];
     const byConnection = Object.keys(connection).length > 0;
@@ -143,6 +154,8 @@ export class MySQLStore implements SessionStore {
     if (options.endConnectionOnClose !== undefined && options.endConnectionOnClose !== owns) {
       throw new ConfigError(owns ? 'MySQLStore always ends the pool it created on close(): drop endConnectionOnClose' : 'MySQLStore never ends a pool it was given: end it yourself after close()');
     }
+    checkOptions('MySQLStore schema', options.schema, { known: ['tableName', 'columnNames'] });
+    checkOptions('MySQLStore schema.columnNames', options.schema?.columnNames, { known: ['session_id', 'expires', 'data'] });
     this.tableName = options.schema?.tableName ?? 'sessions';
     this.userTableName = options.userTableName ?? `${this.tableName}_by_user`;
     const cols: ColumnNames = { session_id: 'session_id', expires: 'expires', data: 'data', ...options.schema?.columnNames };
@@ -481,6 +494,8 @@ export class MySQLStore implements SessionStore {
     if (this.owned) await this.pool.end().catch(() => undefined);
   }
 }
+
+acceptCallbacks(MySQLStore);
 
 export { quoteIdent } from './schema.js';
 export type { ColumnNames } from './schema.js';

@@ -21,8 +21,9 @@ import {
   type SessionStore,
   type StoreCapabilities,
   type UserSessionInfo,
-  type WriteContext,
+  type WriteContext, acceptCallbacks
 } from '@sess/core';
+import type { Callback } from '@sess/core';
 import { quoteIdent, statements, type Statements } from './schema.js';
 
 /** Options of {@link PgStore}. */
@@ -63,6 +64,15 @@ interface PgError {
   message?: string;
 }
 
+/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+export interface PgStore {
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
+  destroy(sid: string, cb: Callback): void;
+  all(cb: Callback<Record<string, SessionRecord>>): void;
+  length(cb: Callback<number>): void;
+  clear(cb: Callback): void;
+}
+
 /**
  * PostgreSQL session store on node-postgres, in the table layout connect-pg-simple uses (`sid`, `sess`
  * json, `expire` timestamp(6)), so users can switch either way without logging anyone out.
@@ -101,7 +111,7 @@ export class PgStore implements SessionStore {
       conObject: 'pass new pg.Pool(conObject) as pool',
       pgPromise: 'pass its pg Pool (db.$pool) as pool',
       pruneSessionRandomizedInterval: 'the prune job always waits 50% to 150% of pruneSessionInterval',
-    });
+    }, { known: ['pool', 'connectionString', 'conString', 'poolOptions', 'schemaName', 'tableName', 'userTableName', 'createTableIfMissing', 'pruneSessionInterval', 'errorLog'], more: 'other pg Pool settings go in poolOptions' });
     if (options.connectionString !== undefined && options.conString !== undefined) throw new ConfigError('PgStore takes connectionString or conString (the same option), not both');
     const connectionString = options.connectionString ?? options.conString;
     if (options.pool && connectionString !== undefined) throw new ConfigError('PgStore takes a pool or a connectionString, not both');
@@ -373,6 +383,8 @@ export class PgStore implements SessionStore {
     if (this.owned && !(this.pool as pg.Pool & { ending?: boolean }).ending) await this.pool.end();
   }
 }
+
+acceptCallbacks(PgStore);
 
 const names = new Map<string, string>();
 function statementName(text: string): string {

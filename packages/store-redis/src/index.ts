@@ -20,8 +20,9 @@ import {
   type SessionStore,
   type StoreCapabilities,
   type UserSessionInfo,
-  type WriteContext,
+  type WriteContext, acceptCallbacks
 } from '@sess/core';
+import type { Callback } from '@sess/core';
 import { CAS_SCRIPT, DEFAULT_PREFIX, RELEASE_SCRIPT, TOUCH_SCRIPT, escapeGlob } from './schema.js';
 
 /** Options of {@link RedisStore}. */
@@ -51,6 +52,15 @@ const CAS_RETRIES = 50;
 interface Parsed {
   record: SessionRecord;
   userKey: string | null;
+}
+
+/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+export interface RedisStore {
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
+  destroy(sid: string, cb: Callback): void;
+  all(cb: Callback<Record<string, SessionRecord>>): void;
+  length(cb: Callback<number>): void;
+  clear(cb: Callback): void;
 }
 
 /**
@@ -87,7 +97,7 @@ export class RedisStore implements SessionStore {
       disableTouch: INCUMBENT_OPTION_HINTS.disableTouch,
       disableTTL: INCUMBENT_OPTION_HINTS.disableTTL,
       serializer: INCUMBENT_OPTION_HINTS.serializer,
-    });
+    }, { known: ['client', 'url', 'prefix', 'scanCount', 'commandTimeout', 'batchWrites'] });
     if (options.client && options.url) throw new ConfigError('RedisStore takes a client or a url, not both');
     if (options.batchWrites !== undefined && typeof options.batchWrites !== 'boolean') {
       throw new ConfigError('RedisStore batchWrites must be true or false');
@@ -425,5 +435,7 @@ export class RedisStore implements SessionStore {
     if (this.owned && this.client.status !== 'end') await this.client.quit().catch(() => this.client.disconnect());
   }
 }
+
+acceptCallbacks(RedisStore);
 
 export { DEFAULT_PREFIX, USER_FIELD, escapeGlob } from './schema.js';

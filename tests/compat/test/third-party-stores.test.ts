@@ -1,0 +1,216 @@
+/**
+ * The express-session stores people run, constructed from @sess/core's `session` exactly as their READMEs
+ * show (`require('x')(session)` factories of ES5 stores, classes extending `session.Store`, and stores that
+ * bring their own base class), each on its real server: log in (regenerate), read, change, log out and expiry
+ * through @sess/core, and the store read back with its own callback API.
+ */
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import session from '@sess/core';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { MongoClient } from 'mongodb';
+import { serviceTest, urls } from '../../../packages/conformance/test/services';
+import { Browser, authApp, getByCallback, serve, sleep } from './client';
+
+/* eslint-disable @typescript-eslint/no-require-imports -- the READMEs' own `require('x')(session)` form */
+
+const MAX_AGE = 2000;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sess-compat-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Made {
+  store: object;
+  close(): Promise<void>;
+}
+interface Target {
+  name: string;
+  service?: 'redis' | 'pg' | 'mysql' | 'mongo';
+  make(): Promise<Made>;
+}
+
+const run = `compat${process.pid}`;
+
+const targets: Target[] = [
+  {
+    name: 'memorystore (require("memorystore")(session))',
+    async make() {
+      const MemoryStore = require('memorystore')(session);
+      const store = new MemoryStore({ checkPeriod: 86_400_000 });
+      return { store, close: async () => store.stopInterval() };
+    },
+  },
+  {
+    name: 'session-file-store (ES5: Store.call + util.inherits)',
+    async make() {
+      const FileStore = require('session-file-store')(session);
+      const store = new FileStore({ path: path.join(tmp, 'files'), ttl: MAX_AGE / 1000, reapInterval: -1, logFn: () => undefined });
+      return { store, close: async () => undefined };
+    },
+  },
+  {
+    name: 'connect-redis 6 (require("connect-redis")(session), ioredis)',
+    service: 'redis',
+    async make() {
+      const RedisStore = require('connect-redis6')(session);
+      const client = new Redis(urls.redis);
+      const store = new RedisStore({ client, prefix: `${run}:v6:` });
+      return { store, close: async () => void (await client.quit()) };
+    },
+  },
+  {
+    name: 'connect-redis current (class, node-redis)',
+    service: 'redis',
+    async make() {
+      const { RedisStore } = require('connect-redis');
+      const client = createClient({ url: urls.redis });
+      await client.connect();
+      const store = new RedisStore({ client, prefix: `${run}:cur:` });
+      return { store, close: async () => void (await client.quit()) };
+    },
+  },
+  {
+    name: 'connect-pg-simple (require("connect-pg-simple")(session))',
+    service: 'pg',
+    async make() {
+      const PgSession = require('connect-pg-simple')(session);
+      const pool = new pg.Pool({ connectionString: urls.pg, max: 4 });
+      const tableName = `${run}_pg`;
+      const store = new PgSession({ pool, tableName, createTableIfMissing: true, pruneSessionInterval: false });
+      return {
+        store,
+        async close() {
+          await pool.query(`drop table if exists "${tableName}"`);
+          await pool.end();
+        },
+      };
+    },
+  },
+  {
+    name: 'express-mysql-session (require("express-mysql-session")(session))',
+    service: 'mysql',
+    async make() {
+      const MySQLStore = require('express-mysql-session')(session);
+      const u = new URL(urls.mysql);
+      const tableName = `${run}_mysql`;
+      const store = new MySQLStore({
+        host: u.hostname,
+        port: Number(u.port || 3306),
+        user: decodeURIComponent(u.username || 'root'),
+        password: decodeURIComponent(u.password),
+        database: u.pathname.slice(1) || 'test',
+        schema: { tableName },
+      });
+      await store.onReady();
+      return {
+        store,
+        async close() {
+          await store.close();
+          const conn = await mysql.createConnection(urls.mysql);
+          await conn.query(`drop table if exists \`${tableName}\``);
+          await conn.end();
+        },
+      };
+    },
+  },
+  {
+    name: 'connect-mongo (MongoStore.create)',
+    service: 'mongo',
+    async make() {
+      const MongoStore = require('connect-mongo').default ?? require('connect-mongo');
+      const collectionName = `${run}_cm`;
+      const store = MongoStore.create({ mongoUrl: urls.mongo, collectionName });
+      return {
+        store,
+        async close() {
+          await store.close();
+          await dropCollection(collectionName);
+        },
+      };
+    },
+  },
+  {
+    name: 'connect-mongodb-session (require("connect-mongodb-session")(session))',
+    service: 'mongo',
+    async make() {
+      const MongoDBStore = require('connect-mongodb-session')(session);
+      const collection = `${run}_cms`;
+      const store = new MongoDBStore({ uri: urls.mongo, collection });
+      await new Promise<void>((resolve, reject) => {
+        store.once('connected', () => resolve());
+        store.once('error', reject);
+        if (store.db) resolve();
+      });
+      return {
+        store,
+        async close() {
+          await store.client.close();
+          await dropCollection(collection);
+        },
+      };
+    },
+  },
+];
+
+async function dropCollection(name: string) {
+  const client = await MongoClient.connect(urls.mongo);
+  try {
+    await client.db().collection(name).drop().catch(() => undefined);
+  } finally {
+    await client.close();
+  }
+}
+
+for (const t of targets) {
+  const svc = t.service ? serviceTest(t.service) : { available: true, missing: () => undefined };
+  describe(t.name, () => {
+    if (!svc.available) {
+      svc.missing(`the drop-in test of ${t.name}`);
+      return;
+    }
+    test('is a session.Store, and logs in, reads, changes, logs out and expires through @sess/core', async () => {
+      const { store, close } = await t.make();
+      const srv = await serve(authApp(store, MAX_AGE));
+      try {
+        // connect-redis and connect-mongo bring express-session's Store as their base; the others take ours.
+        if (!/connect-redis current|connect-mongo \(/.test(t.name)) expect(store).toBeInstanceOf(session.Store);
+        const b = new Browser(srv.url);
+        expect(await b.me()).toEqual({ user: null, cart: [] });
+        expect(b.cookie).toBeUndefined(); // saveUninitialized: false
+
+        expect((await b.request('POST', '/login')).body).toBe('in');
+        const first = b.sid!;
+        expect(first).toMatch(/^[A-Za-z0-9_-]{32}$/);
+        expect(await b.me()).toEqual({ user: 'alice', cart: [] });
+
+        await b.request('POST', '/cart');
+        await b.request('POST', '/cart');
+        expect(await b.me()).toEqual({ user: 'alice', cart: ['apple', 'apple'] });
+        // What the store holds, read with its own callback API: express-session's JSON.
+        const stored = await getByCallback(store as never, first);
+        expect(stored).toMatchObject({ user: 'alice', cart: ['apple', 'apple'], cookie: { originalMaxAge: MAX_AGE, httpOnly: true, path: '/' } });
+
+        expect((await b.request('POST', '/logout')).body).toBe('out');
+        expect(await b.me()).toEqual({ user: null, cart: [] });
+        expect(await getByCallback(store as never, first)).toBeFalsy();
+
+        // Expiry: a session left alone past its maxAge is gone, even to a client that still sends the cookie.
+        await b.request('POST', '/login');
+        const second = b.sid!;
+        expect(second).not.toBe(first);
+        expect((await b.me()).user).toBe('alice');
+        const kept = b.cookie;
+        await sleep(MAX_AGE + 1500);
+        b.cookie = kept;
+        expect((await b.me()).user).toBeNull();
+      } finally {
+        await srv.close();
+        await close();
+      }
+    }, 30_000);
+  });
+}
