@@ -1,4 +1,5 @@
 import { serialize } from 'cookie';
+import { es5Constructor } from './es5.js';
 
 /** Cookie attributes, as express-session takes them in `options.cookie`. */
 export interface CookieOptions {
@@ -43,7 +44,7 @@ const kIso = Symbol('sess.expiresIso');
  * `maxAge` counts down from `expires`, `originalMaxAge` keeps the configured lifetime, and
  * `JSON.stringify(cookie)` gives the stored `cookie` object.
  */
-export class Cookie {
+class CookieClass {
   declare path: string;
   declare httpOnly: boolean;
   declare secure?: boolean;
@@ -58,16 +59,21 @@ export class Cookie {
   declare [kIso]: string | undefined;
 
   constructor(options?: CookieOptions | CookieData | Record<string, unknown>) {
-    this.path = '/';
-    this.maxAge = null;
-    this.httpOnly = true;
+    CookieClass.setup(this, options);
+  }
+
+  /** @internal What the constructor does; also run by `Cookie.call(this, options)` in an ES5 subclass. */
+  static setup(self: CookieClass, options?: CookieOptions | CookieData | Record<string, unknown>): void {
+    self.path = '/';
+    self.maxAge = null;
+    self.httpOnly = true;
     if (options) {
       if (typeof options !== 'object') throw new TypeError('argument options must be a object');
       for (const key in options) {
-        if (key !== 'data') (this as Record<string, unknown>)[key] = (options as Record<string, unknown>)[key];
+        if (key !== 'data') (self as unknown as Record<string, unknown>)[key] = (options as Record<string, unknown>)[key];
       }
     }
-    if (this.originalMaxAge === undefined || this.originalMaxAge === null) this.originalMaxAge = this.maxAge;
+    if (self.originalMaxAge === undefined || self.originalMaxAge === null) self.originalMaxAge = self.maxAge;
   }
 
   /** Rebuild a Cookie from its stored form (ISO `expires` string and all), as express-session's createSession does. */
@@ -160,3 +166,10 @@ export function serializeCookie(name: string, value: string, c: Cookie): string 
     priority: c.priority,
   });
 }
+
+/**
+ * See {@link CookieClass}: callable the ways express-session's `Cookie` is (`new Cookie(opts)`, `Cookie(opts)`,
+ * `Cookie.call(this, opts)` in an ES5 subclass).
+ */
+export const Cookie = es5Constructor('Cookie', CookieClass, (self, [options]) => CookieClass.setup(self, options as CookieOptions));
+export type Cookie = CookieClass;

@@ -17,7 +17,10 @@ type AnyClass = abstract new (...args: any[]) => object;
  * - called as a plain function (`Cookie(opts)`) returns a new instance, as express-session's do.
  * `instanceof` works both ways: the function's prototype is `Class.prototype`.
  */
-export function es5Constructor<C extends AnyClass>(name: string, Class: C, init: (self: InstanceType<C>, args: unknown[]) => void): C {
+/** A class that ES5-style code may also call: `Base.call(this, …)`, `Base.apply(this, arguments)`. */
+export type Es5Callable<C> = { call(thisArg: unknown, ...args: unknown[]): void; apply(thisArg: unknown, args?: ArrayLike<unknown>): void } & C;
+
+export function es5Constructor<C extends AnyClass>(name: string, Class: C, init: (self: InstanceType<C>, args: unknown[]) => void): Es5Callable<C> {
   const F = {
     [name]: function (this: unknown, ...args: unknown[]): object | void {
       if (new.target) return Reflect.construct(Class, args, new.target) as object;
@@ -32,5 +35,5 @@ export function es5Constructor<C extends AnyClass>(name: string, Class: C, init:
   Object.defineProperty(Class.prototype, 'constructor', { value: F, writable: true, configurable: true, enumerable: false });
   // Statics (Cookie.fromData) and static inheritance (MemoryStore → Store → EventEmitter) come from Class.
   Object.setPrototypeOf(F, Class);
-  return F as unknown as C;
+  return F as unknown as Es5Callable<C>;
 }

@@ -66,6 +66,7 @@ const MEMORY_CAPABILITIES: StoreCapabilities = Object.freeze({
 const MEMORY_OPTIONS = { known: ['max', 'checkPeriod', 'now'] };
 
 /** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 interface MemoryStoreClass {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   destroy(sid: string, cb: Callback): void;
@@ -78,6 +79,7 @@ interface MemoryStoreClass {
  * A bounded in-process store for development and tests: LRU past `max` entries, expired sessions
  * pruned on a timer that does not keep the process alive. Not shared between processes.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 class MemoryStoreClass extends Store implements SessionStore {
   declare readonly capabilities: StoreCapabilities;
   declare private readonly sessions: Map<string, Entry>;

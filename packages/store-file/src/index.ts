@@ -68,6 +68,7 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<
 }
 
 /** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export interface FileStore {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   destroy(sid: string, cb: Callback): void;
@@ -81,6 +82,7 @@ export interface FileStore {
  * user can switch in either direction without logging anyone out. Writes go to a temporary file in the
  * same folder and are renamed into place: a crash leaves the old record or the new one, never a torn one.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class FileStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,

@@ -77,6 +77,7 @@ interface LockDoc {
 }
 
 /** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export interface MongoStore {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   destroy(sid: string, cb: Callback): void;
@@ -89,6 +90,7 @@ export interface MongoStore {
  * MongoDB session store on the official driver, in the layout connect-mongo uses (`sessions` collection,
  * `{ _id: sid, session, expires }`), so users can switch either way without logging anyone out.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class MongoStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,

@@ -94,6 +94,7 @@ interface CallbackPool {
 }
 
 /** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export interface MySQLStore {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   destroy(sid: string, cb: Callback): void;
@@ -107,6 +108,7 @@ export interface MySQLStore {
  * (`session_id`, `expires` epoch seconds, `data` JSON text), so users can switch either way without
  * logging anyone out.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class MySQLStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,

@@ -65,6 +65,7 @@ interface PgError {
 }
 
 /** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export interface PgStore {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   destroy(sid: string, cb: Callback): void;
@@ -77,6 +78,7 @@ export interface PgStore {
  * PostgreSQL session store on node-postgres, in the table layout connect-pg-simple uses (`sid`, `sess`
  * json, `expire` timestamp(6)), so users can switch either way without logging anyone out.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class PgStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,

@@ -55,6 +55,7 @@ interface Parsed {
 }
 
 /** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export interface RedisStore {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   destroy(sid: string, cb: Callback): void;
@@ -67,6 +68,7 @@ export interface RedisStore {
  * Redis session store on ioredis, the layout connect-redis uses (`<prefix><sid>` → JSON, TTL in seconds
  * to the expiry, rounded up), so users can switch either way without logging anyone out.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class RedisStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,

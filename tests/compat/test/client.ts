@@ -29,7 +29,14 @@ export function authApp(store: unknown, maxAge: number): express.Express {
   a.post('/logout', (req, res, next) => {
     req.session.destroy((err?: unknown) => (err ? next(err) : res.send('out')));
   });
-  a.use(((err, _req, res, _next) => res.status(500).send(`error: ${err?.message}`)) as express.ErrorRequestHandler);
+  // What reaches the app's error handler (after the response, for a failed end-of-response write, as with
+  // express-session), kept for the tests.
+  const errors: unknown[] = [];
+  a.locals.errors = errors;
+  a.use(((err, _req, res, _next) => {
+    errors.push(err);
+    if (!res.headersSent) res.status(500).send(`error: ${err?.message}`);
+  }) as express.ErrorRequestHandler);
   return a;
 }
 
