@@ -253,7 +253,10 @@ export class StoreGateway {
   private got(sid: string, err: SessError | undefined, record: unknown, done: Done<SessionRecord | null>): void {
     if (err) {
       if (err.code === 'SESS_BAD_DATA') return done(undefined, null);
-      if (err.code === 'SESS_STORE' && (err.cause as { code?: unknown } | undefined)?.code === 'SESS_BAD_DATA') return done(undefined, null);
+      const cause = (err.cause as { code?: unknown } | undefined)?.code;
+      if (err.code === 'SESS_STORE' && cause === 'SESS_BAD_DATA') return done(undefined, null);
+      // express-session reads ENOENT as "no such session" (session-file-store's miss; apps replacing get do too).
+      if (err.code === 'SESS_STORE' && cause === 'ENOENT') return done(undefined, null);
       return done(err);
     }
     if (record == null) return done(undefined, null);

@@ -193,7 +193,16 @@ export function resolveOptions(opts: SessionOptions | undefined): ResolvedOption
   if (!opts || typeof opts !== 'object') {
     throw new ConfigError('session() needs options: session({ secret: process.env.SESSION_SECRET })');
   }
+  // express-session's order: genid and unset are checked before the secret.
+  const genid = opts.genid ?? undefined;
+  if (genid !== undefined && typeof genid !== 'function') throw new ConfigError('genid option must be a function: genid: (req) => crypto.randomUUID()');
+  if (opts.unset !== undefined && opts.unset !== 'keep' && opts.unset !== 'destroy') {
+    throw new ConfigError('unset option must be "destroy" or "keep"');
+  }
   const raw = opts.secret;
+  if (Array.isArray(raw) && raw.length === 0) {
+    throw new ConfigError('secret option array must contain one or more strings: session({ secret: [newSecret, oldSecret] })');
+  }
   const secrets = (Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw]) as Secret[];
   if (secrets.length === 0) {
     throw new ConfigError('secret is required: pass session({ secret: process.env.SESSION_SECRET })');
@@ -206,11 +215,6 @@ export function resolveOptions(opts: SessionOptions | undefined): ResolvedOption
   const name = opts.name ?? opts.key ?? 'connect.sid';
   if (typeof name !== 'string' || !TOKEN.test(name)) {
     throw new ConfigError(`cookie name ${JSON.stringify(name)} is not a valid cookie name (no ";", "=", spaces or separators): session({ name: 'sid' })`);
-  }
-  const genid = opts.genid ?? undefined;
-  if (genid !== undefined && typeof genid !== 'function') throw new ConfigError('genid option must be a function: genid: (req) => crypto.randomUUID()');
-  if (opts.unset !== undefined && opts.unset !== 'keep' && opts.unset !== 'destroy') {
-    throw new ConfigError('unset option must be "destroy" or "keep"');
   }
   warnUnknownOptions(opts, SESSION_OPTION_NAMES, 'session()');
   const cookie = opts.cookie ?? {};

@@ -17,7 +17,7 @@ describe('bad configuration throws at construction with a fix', () => {
     ['no options', undefined, /secret/],
     ['no secret', { resave: false, saveUninitialized: false }, /secret is required: pass session\(\{ secret: process.env.SESSION_SECRET \}\)/],
     ['empty secret', { ...base, secret: '' }, /non-empty/],
-    ['empty secret array', { ...base, secret: [] }, /secret is required/],
+    ['empty secret array', { ...base, secret: [] }, /secret option array must contain one or more strings/],
     ['secret of the wrong type', { ...base, secret: 42 }, /string or Buffer/],
     ["sameSite 'none' without secure", { ...base, cookie: { sameSite: 'none' } }, /secure: true/],
     ['name with ;', { ...base, name: 'a;b' }, /not a valid cookie name/],
