@@ -6,7 +6,6 @@
  * there. {@link es5Constructor} gives a class a constructor that works every way.
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyClass = abstract new (...args: any[]) => object;
 
 /**

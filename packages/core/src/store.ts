@@ -21,7 +21,6 @@ class StoreClass extends EventEmitter {
   /** Set by the middleware: give `req` a new, empty session under a new id. */
   declare generate?: (req: Request) => void;
 
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   constructor(_options?: unknown) {
     super();
   }

@@ -11,7 +11,6 @@ import session, { MemoryStore, Session, Store } from '@sess/core';
 import { cookieFrom, listen, makeSpyStore } from './helpers';
 
 type Mw = (req: http.IncomingMessage, res: http.ServerResponse, next: (err?: unknown) => void) => void;
-type Which = 'express-session' | 'sess';
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of closers.splice(0)) await c();
