@@ -23,6 +23,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'capabilities-declared',
     title: 'declares its capabilities, and each declared capability is implemented (and the reverse)',
+    level: 'sess',
+    impact: 'core would use a feature the store does not have (or skip one it has): a declared patch, lock or per-user index that is missing fails requests at run time.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -52,6 +54,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'roundtrip',
     title: 'get returns what set stored, cookie.expires included',
+    level: 'express-session',
+    impact: 'sessions do not come back as they were saved: users lose their login, cart or form data between requests.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -67,6 +71,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'overwrite',
     title: 'a second set replaces the record',
+    level: 'express-session',
+    impact: 'a changed session is not stored as changed: users see stale data (a removed cart item comes back, a logout flag is lost).',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -80,6 +86,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'missing-null',
     title: 'get of an unknown id resolves null (never rejects)',
+    level: 'express-session',
+    impact: 'a request with an unknown or expired session cookie fails instead of starting a new session: users with an old cookie cannot use the site until they clear their cookies.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -89,6 +97,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'destroy-idempotent',
     title: 'destroy removes the record and is idempotent (also for unknown ids)',
+    level: 'express-session',
+    impact: 'logging out does not end the session (or a double logout fails): a user who logged out is still logged in with the old cookie.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -106,6 +116,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'expired-null',
     title: 'an expired record reads as null, before any background cleanup',
+    level: 'sess',
+    impact: 'a session past its expiry is still served until the store\'s cleanup runs, so users stay logged in after their timeout.',
     needs: [],
     timeoutMs: expiryTimeout,
     async run(t) {
@@ -120,6 +132,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'past-expiry-no-resurrect',
     title: 'set with an expiry already past stores nothing (and removes what was there)',
+    level: 'express-session',
+    impact: 'a session saved with an expiry already past stays readable: a session ended by setting its cookie to expire is not ended.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -134,31 +148,52 @@ export const cases: ConformanceCase[] = [
   },
   {
     id: 'touch-extends',
-    title: 'touch extends expiry without rewriting data',
+    title: 'touch extends the expiry without rewriting data',
+    level: 'express-session',
+    impact: 'an active user\'s session expires while they use the site: users are logged out mid-visit although every request touched the session.',
     needs: ['touch'],
     timeoutMs: expiryTimeout,
     async run(t) {
       const sid = t.id();
       const life = shortLife(t);
       await t.store.set(sid, t.record({ v: 'original' }, life), t.ctx(life));
-      const ctx = t.ctx(60_000);
-      await t.store.touch!(sid, t.record({ v: 'from touch' }, 60_000), ctx);
+      await t.store.touch!(sid, t.record({ v: 'from touch' }, 60_000), t.ctx(60_000));
       await t.sleep(life + t.resolution + 300);
       const got = await t.store.get(sid);
-      assert.ok(got, 'touch did not extend the expiry');
+      assert.ok(got, 'touch did not extend the expiry: the session expired at its old time');
       assert.equal(got.v, 'original', 'touch rewrote the data');
+    },
+  },
+  {
+    id: 'touch-stores-cookie',
+    title: 'touch stores the cookie it is given (or, with touchCookie: false, reports its new expiry as the cookie\'s)',
+    level: 'sess',
+    impact: 'the stored cookie keeps its old expiry and attributes after a touch, so sess cannot check expiry on read or keep a cookie change made without a data change ("remember me").',
+    needs: ['touch'],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      await t.store.set(sid, t.record({ v: 'original' }, 30_000), t.ctx(30_000));
+      const ctx = t.ctx(60_000);
+      await t.store.touch!(sid, t.record({ v: 'original' }, 60_000), ctx);
+      const got = await t.store.get(sid);
+      assert.ok(got, 'the touched session is gone');
       if (t.store.capabilities.touchCookie === false) {
         // An expiry-only touch: the store reports its new expiry as the cookie's.
         const reported = new Date(got.cookie.expires as string).getTime();
         assert.ok(Math.abs(reported - ctx.expires.getTime()) <= t.resolution + 1000, 'a store with touchCookie: false must report its touched expiry as cookie.expires on read');
       } else {
-        assert.equal(got.cookie.originalMaxAge, 60_000, 'touch must store the new cookie');
+        assert.equal(got.cookie.originalMaxAge, 60_000, 'touch must store the new cookie (its originalMaxAge is the old one)');
+        const reported = new Date(got.cookie.expires as string).getTime();
+        assert.ok(Math.abs(reported - ctx.expires.getTime()) <= 1000, 'touch must store the new cookie (its expires is the old one)');
       }
     },
   },
   {
     id: 'sync-agrees',
     title: 'synchronous ops (store.sync) answer what the promise-based methods do, and throw what they would reject with',
+    level: 'sess',
+    impact: 'core\'s synchronous fast path and the promise API disagree: the same request behaves differently depending on which one core uses.',
     needs: ['sync'],
     timeoutMs: 5000,
     async run(t) {
@@ -198,6 +233,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'touch-no-resurrect',
     title: 'touch of a destroyed or unknown session does not bring it back',
+    level: 'express-session',
+    impact: 'a request still in flight when the user logs out brings the session back: logout does not stick.',
     needs: ['touch'],
     timeoutMs: 5000,
     async run(t) {
@@ -214,6 +251,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'enumerate-live',
     title: 'ids, all and length list live sessions only, with their ids',
+    level: 'sess',
+    impact: 'listing sessions (admin pages, "log out everywhere", the sess command) shows expired sessions or cannot name them.',
     needs: ['enumerate'],
     timeoutMs: expiryTimeout,
     async run(t) {
@@ -233,6 +272,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'clear-own-namespace',
     title: 'clear removes this namespace\'s sessions and nothing else',
+    level: 'sess',
+    impact: 'clear() removes other applications\' sessions (everyone sharing the server is logged out) or leaves some of its own.',
     needs: ['clear'],
     timeoutMs: 10_000,
     async run(t) {
@@ -249,6 +290,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'namespace-isolation',
     title: 'the same id in two namespaces holds two records',
+    level: 'express-session',
+    impact: 'two applications configured with different prefixes, tables or collections see each other\'s sessions: a session of one app is valid in the other.',
     needs: [],
     timeoutMs: 10_000,
     async run(t) {
@@ -265,6 +308,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'unicode',
     title: 'unicode round-trips, 4-byte characters included',
+    level: 'express-session',
+    impact: 'non-ASCII data (names, emoji) is corrupted in the session.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -279,6 +324,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'large-record',
     title: 'a 64 KB record round-trips',
+    level: 'express-session',
+    impact: 'a session of ordinary size (a large cart, a multi-step form) cannot be stored.',
     needs: [],
     timeoutMs: 10_000,
     async run(t) {
@@ -291,6 +338,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'id-charset',
     title: 'ids with - and _ work and stay distinct',
+    level: 'express-session',
+    impact: 'some of the session ids express-session generates cannot be stored or read: those users get a new session on every request.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -303,6 +352,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'parallel-writes',
     title: 'many parallel writes to distinct ids are all kept',
+    level: 'express-session',
+    impact: 'concurrent requests of one page lose or mix up session writes.',
     needs: [],
     timeoutMs: 20_000,
     async run(t) {
@@ -315,6 +366,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'unserialisable-rejects',
     title: 'a record that cannot be serialised rejects the set and leaves the stored record intact',
+    level: 'express-session',
+    impact: 'a session that cannot be stored is reported as saved: the app believes data is kept that is lost.',
     needs: [],
     timeoutMs: 5000,
     async run(t) {
@@ -328,6 +381,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'shared-instances',
     title: 'two instances on one namespace see each other\'s writes',
+    level: 'sess',
+    impact: 'a store declared shared does not show one process\'s writes to another: behind a load balancer users appear logged out on every other request.',
     needs: ['shared'],
     timeoutMs: 10_000,
     async run(t) {
@@ -344,6 +399,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'atomic-patch',
     title: 'patch applies concurrent changes to different keys without losing any, and never recreates',
+    level: 'sess',
+    impact: 'concurrency: \'merge\' loses or resurrects keys when requests of one session overlap.',
     needs: ['atomicPatch'],
     timeoutMs: 20_000,
     async run(t) {
@@ -366,6 +423,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'lock-exclusive',
     title: 'lock is exclusive, waits for release, times out, and is released only by its owner',
+    level: 'sess',
+    impact: 'concurrency: \'lock\' lets two requests of one session run at once: increments and cart updates are lost.',
     needs: ['lock'],
     timeoutMs: 30_000,
     async run(t) {
@@ -394,6 +453,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'lock-expires',
     title: 'a lock whose holder died expires after its ttl',
+    level: 'sess',
+    impact: 'a lock held by a crashed process is never released: that user\'s requests wait until they time out.',
     needs: ['lock'],
     timeoutMs: 20_000,
     async run(t) {
@@ -406,6 +467,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'user-index',
     title: 'the per-user index lists a user\'s live sessions and destroys them, sparing the exceptions',
+    level: 'sess',
+    impact: '"log out everywhere" misses sessions or ends other users\' sessions.',
     needs: ['userIndex'],
     timeoutMs: expiryTimeout,
     async run(t) {
@@ -434,6 +497,8 @@ export const cases: ConformanceCase[] = [
   {
     id: 'close-releases',
     title: 'close releases every handle the store opened',
+    level: 'sess',
+    impact: 'the process does not exit after the store is closed (tests and deploys hang), or the store leaks connections.',
     needs: ['close'],
     timeoutMs: 15_000,
     async run() {

@@ -3,7 +3,10 @@
  * (`@sess/conformance/jest`), from the `sess-conformance` CLI, or from code with `runConformance`.
  */
 export { cases } from './cases.js';
-export { runConformance, runCase, listCases, summarise, skipReason } from './runner.js';
+export { runConformance, runCase, listCases, summarise, counts, skipReason } from './runner.js';
+export { report, junit, markdown, json, textLine, levelLines, REPORTERS } from './reporters.js';
+export type { ReporterName } from './reporters.js';
+export { init, factoryModule } from './init.js';
 export { HungOperationError, newNamespace } from './harness.js';
 export { main as cli } from './cli.js';
-export type { CaseContext, CaseResult, ConformanceCase, CreateStore, FactoryContext, Need, RunOptions, StoreFactory } from './types.js';
+export type { CaseContext, CaseResult, ConformanceCase, CreateStore, FactoryContext, Level, Need, RunOptions, StoreFactory } from './types.js';

@@ -7,11 +7,11 @@ import { describe, expect, test } from '@jest/globals';
 import type { StoreCapabilities } from '@sess/core';
 import { cases } from './cases.js';
 import { normalise } from './harness.js';
-import { runCase, skipReason } from './runner.js';
+import { counts, runCase, skipReason } from './runner.js';
 import type { RunOptions, StoreFactory } from './types.js';
 
 /** Options of {@link describeStore}. */
-export interface DescribeStoreOptions extends Pick<RunOptions, 'grep' | 'timeoutMs'> {
+export interface DescribeStoreOptions extends Pick<RunOptions, 'grep' | 'timeoutMs' | 'level'> {
   /** The store's capabilities, when the factory cannot be probed synchronously. */
   capabilities?: Partial<StoreCapabilities>;
   /** Whether the store has close() (default: probed, or true when capabilities are given). */
@@ -48,8 +48,12 @@ export function describeStore(name: string, factory: StoreFactory, options: Desc
   describe(`conformance: ${name}`, () => {
     for (const c of cases) {
       if (options.grep && !options.grep.test(c.id) && !options.grep.test(c.title)) continue;
-      const reason = skipReason(c, caps, hasClose, hasSync);
       const title = `${c.id}: ${c.title}`;
+      if (!counts(c.level, options.level)) {
+        test.skip(`${title} [${c.level} level: not counted at level ${options.level}]`, () => undefined);
+        continue;
+      }
+      const reason = skipReason(c, caps, hasClose, hasSync);
       if (reason) {
         test.skip(`${title} [skipped: ${reason}]`, () => undefined);
         continue;
@@ -60,7 +64,8 @@ export function describeStore(name: string, factory: StoreFactory, options: Desc
         async () => {
           const r = await runCase(factory, c, options.timeoutMs);
           if (r.status === 'skipped') throw new Error(`declared capabilities differ from the store's: ${r.reason}`);
-          expect(r.reason ?? 'passed').toBe('passed');
+          if (r.status === 'failed') throw new Error(`${r.reason}\nWhat it means for the store's users: ${r.impact}`);
+          expect(r.status).toBe('passed');
         },
         budget + 15_000,
       );

@@ -1,9 +1,11 @@
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import type { SessionRecord, StoreCapabilities } from '@sess/core';
 import { cases as allCases } from './cases.js';
 import { HungOperationError, build, newNamespace, normalise, teardown, tracked } from './harness.js';
-import type { CaseContext, CaseResult, ConformanceCase, Need, RunOptions, StoreFactory } from './types.js';
+import { Supervisor, type Watched } from './supervisor.js';
+import type { CaseContext, CaseResult, ConformanceCase, Level, Need, RunOptions, StoreFactory } from './types.js';
 
 /** Why a case is skipped for a store with these capabilities, or undefined if it runs. */
 export function skipReason(c: ConformanceCase, caps: Partial<StoreCapabilities>, hasClose: boolean, hasSync = false): string | undefined {
@@ -24,9 +26,22 @@ function deadline(c: ConformanceCase, resolution: number, override?: number): nu
   return typeof c.timeoutMs === 'function' ? c.timeoutMs(resolution) : c.timeoutMs;
 }
 
+/**
+ * A failure's reason on one line, whole: an assertion's own message and what it got (and expected), any
+ * other error's name and message.
+ */
 function message(err: unknown): string {
-  if (err instanceof Error) return `${err.name === 'AssertionError' ? '' : err.name + ': '}${err.message}`;
-  return String(err);
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+  if (err instanceof Error && err.name === 'AssertionError') {
+    const a = err as Error & { actual?: unknown; expected?: unknown; operator?: string };
+    const head = err.message.split('\n')[0]!.replace(/:$/, '');
+    const show = (v: unknown) => inspect(v, { breakLength: Infinity, depth: 6 });
+    // assert.ok: "got false, expected true" says nothing the message does not.
+    if (a.operator === '==' && a.expected === true) return head;
+    return `${head} (got ${show(a.actual)}, expected ${show(a.expected)})`;
+  }
+  if (err instanceof Error) return oneLine(`${err.name}: ${err.message}`);
+  return oneLine(String(err));
 }
 
 /** Handle types that keep a process alive when left open. */
@@ -92,14 +107,14 @@ async function withDeadline(caseId: string, ms: number, pending: Set<string>, fn
 }
 
 /** The close case: a store's whole life, then no handle left behind. */
-async function runClose(factory: ReturnType<typeof normalise>, c: ConformanceCase, ms: number): Promise<void> {
+async function runClose(factory: ReturnType<typeof normalise>, c: ConformanceCase, ms: number, sup: Supervisor): Promise<void> {
   const pending = new Set<string>();
   await withDeadline(c.id, ms, pending, async () => {
     const watch = watchHandles();
     try {
       await watch.run(async () => {
         const ctx = { namespace: newNamespace(), caseId: c.id };
-        const built = await build(factory, ctx);
+        const built = await build(factory, ctx, sup);
         const store = tracked(built.store, pending);
         const sid = randomBytes(24).toString('base64url');
         const rec: SessionRecord = { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), httpOnly: true, path: '/' }, v: 1 };
@@ -125,31 +140,85 @@ async function runClose(factory: ReturnType<typeof normalise>, c: ConformanceCas
 /**
  * Run the suite (or the cases matching `grep`) against stores made by `factory`. Each case gets a
  * fresh store in its own namespace; after it, that namespace is cleared (if the store can) and the
- * store closed. Resolves one result per case: passed, failed (with the reason) or skipped (with why).
+ * store closed. Resolves one result per case: passed, failed (with the reason and what it means for the
+ * store's users) or skipped (with why). Whatever the store does (throws from a timer, rejects with nobody
+ * listening, calls back twice, settles after its case ended) becomes a failure of the case it belongs to;
+ * the run always completes. Results of cases the store disturbed after they ended are updated in place.
  */
 export async function runConformance(factory: StoreFactory, options: RunOptions = {}): Promise<CaseResult[]> {
   const f = normalise(factory);
   const results: CaseResult[] = [];
   const selected = allCases.filter((c) => !options.grep || options.grep.test(c.id) || options.grep.test(c.title));
-  for (const c of selected) {
-    const r = await runCase(f, c, options.timeoutMs);
-    results.push(r);
-    options.onResult?.(r);
+  const sup = new Supervisor();
+  sup.install();
+  try {
+    for (const c of selected) {
+      const r = await runCase(f, c, options.timeoutMs, sup, options.onLate);
+      results.push(r);
+      options.onResult?.(r);
+    }
+    // What the store still does once the last case is over (a late callback, a timer firing, an operation a
+    // case gave up on) is reported too: the run waits a little, and for such operations up to OUTSTANDING_MS.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...sup.outstanding]), new Promise((r) => (timer = setTimeout(r, OUTSTANDING_MS)))]);
+    clearTimeout(timer);
+    await new Promise((r) => setTimeout(r, LATE_GRACE_MS));
+  } finally {
+    sup.uninstall();
   }
   return results;
 }
 
+/** How long a run waits after its last case for what the store does late. */
+const LATE_GRACE_MS = 300;
+/** How long a run waits at its end for store operations that outlived their case. */
+const OUTSTANDING_MS = 5000;
+
 /** Run one case. Exported for the jest binding. */
-export async function runCase(factory: StoreFactory, c: ConformanceCase, timeoutOverride?: number): Promise<CaseResult> {
+export async function runCase(factory: StoreFactory, c: ConformanceCase, timeoutOverride?: number, supervisor?: Supervisor, onLate?: (r: CaseResult) => void): Promise<CaseResult> {
   const f = normalise(factory);
+  const sup = supervisor ?? new Supervisor();
   const started = Date.now();
-  const done = (status: CaseResult['status'], reason?: string): CaseResult => ({ id: c.id, title: c.title, status, reason, durationMs: Date.now() - started });
+  const result: CaseResult = { id: c.id, title: c.title, level: c.level, status: 'passed', durationMs: 0 };
+  const fail = (reason: string) => {
+    result.status = 'failed';
+    result.reason = reason;
+    result.impact = c.impact;
+  };
+  const watched: Watched = {
+    id: c.id,
+    ended: false,
+    violations: [],
+    late(what) {
+      const note = `after the case ended: ${what}`;
+      fail(result.status === 'failed' && result.reason ? `${result.reason}; ${note}` : note);
+      onLate?.(result);
+    },
+  };
+  await sup.run(watched, () => caseBody(f, c, timeoutOverride, sup, watched, result, fail));
+  result.durationMs = Date.now() - started;
+  // What the store did outside the case's own checks fails the case, even one it skipped.
+  if (watched.violations.length > 0) fail([result.status === 'failed' ? result.reason : undefined, ...watched.violations].filter(Boolean).join('; '));
+  sup.finish(watched);
+  return result;
+}
+
+async function caseBody(
+  f: ReturnType<typeof normalise>,
+  c: ConformanceCase,
+  timeoutOverride: number | undefined,
+  sup: Supervisor,
+  watched: Watched,
+  result: CaseResult,
+  fail: (reason: string) => void,
+): Promise<void> {
   const ctx = { namespace: newNamespace(), caseId: c.id };
   let built: Awaited<ReturnType<typeof build>>;
   try {
-    built = await build(f, ctx);
+    built = await build(f, ctx, sup);
   } catch (err) {
-    return done('failed', `the factory failed: ${message(err)}`);
+    fail(`the factory failed: ${message(err)}`);
+    return;
   }
   const caps = built.store.capabilities ?? {};
   const resolution = typeof caps.expiryResolution === 'number' && caps.expiryResolution > 0 ? caps.expiryResolution : 1000;
@@ -157,9 +226,10 @@ export async function runCase(factory: StoreFactory, c: ConformanceCase, timeout
   const skip = skipReason(c, caps, hasClose, built.store.sync !== undefined);
   const others: Array<Awaited<ReturnType<typeof build>> & { ctx: typeof ctx }> = [];
   const pending = new Set<string>();
-  let outcome: CaseResult;
+  const late = { ended: () => watched.ended, report: (what: string) => sup.report(watched, what), outstanding: sup.outstanding };
   if (skip) {
-    outcome = done('skipped', skip);
+    result.status = 'skipped';
+    result.reason = skip;
   } else if (c.id === 'close-releases') {
     try {
       await teardown(f, built, ctx);
@@ -167,26 +237,26 @@ export async function runCase(factory: StoreFactory, c: ConformanceCase, timeout
       // the close case builds its own store
     }
     try {
-      await runClose(f, c, deadline(c, resolution, timeoutOverride));
-      return done('passed');
+      await runClose(f, c, deadline(c, resolution, timeoutOverride), sup);
     } catch (err) {
-      return done('failed', message(err));
+      fail(message(err));
     }
+    return;
   } else {
     const t: CaseContext = {
-      store: tracked(built.store, pending),
+      store: tracked(built.store, pending, late),
       namespace: ctx.namespace,
       resolution,
       async open() {
-        const b = await build(f, ctx);
+        const b = await build(f, ctx, sup);
         others.push({ ...b, ctx });
-        return tracked(b.store, pending);
+        return tracked(b.store, pending, late);
       },
       async openOther() {
         const otherCtx = { namespace: newNamespace(), caseId: c.id };
-        const b = await build(f, otherCtx);
+        const b = await build(f, otherCtx, sup);
         others.push({ ...b, ctx: otherCtx });
-        return tracked(b.store, pending);
+        return tracked(b.store, pending, late);
       },
       record(data = {}, ms = 60_000) {
         return { cookie: { originalMaxAge: ms, expires: new Date(Date.now() + ms).toISOString(), httpOnly: true, path: '/' }, ...data };
@@ -199,9 +269,8 @@ export async function runCase(factory: StoreFactory, c: ConformanceCase, timeout
     };
     try {
       await withDeadline(c.id, deadline(c, resolution, timeoutOverride), pending, () => c.run(t));
-      outcome = done('passed');
     } catch (err) {
-      outcome = done('failed', message(err));
+      fail(message(err));
     }
   }
   // Clean up this case's namespaces only; failures here never change the outcome.
@@ -219,20 +288,25 @@ export async function runCase(factory: StoreFactory, c: ConformanceCase, timeout
       // ignore
     }
   }
-  return outcome;
 }
 
-/** The cases of the suite (id, title, needs). */
-export function listCases(): Array<Pick<ConformanceCase, 'id' | 'title' | 'needs'>> {
-  return allCases.map(({ id, title, needs }) => ({ id, title, needs: [...needs] as Need[] }));
+/** The cases of the suite (id, title, level, what a failure means, needs). */
+export function listCases(): Array<Pick<ConformanceCase, 'id' | 'title' | 'level' | 'impact' | 'needs'>> {
+  return allCases.map(({ id, title, level, impact, needs }) => ({ id, title, level, impact, needs: [...needs] as Need[] }));
 }
 
-/** Totals of a run. */
-export function summarise(results: CaseResult[]): { passed: number; failed: number; skipped: number } {
+/** Whether a case of `caseLevel` counts when `level` is chosen (the sess level includes express-session's). */
+export function counts(caseLevel: Level, level: Level = 'sess'): boolean {
+  return level === 'sess' || caseLevel === 'express-session';
+}
+
+/** Totals of a run: of the cases that count at `level` (default `'sess'`: every case). */
+export function summarise(results: CaseResult[], level: Level = 'sess'): { passed: number; failed: number; skipped: number } {
+  const counted = results.filter((r) => counts(r.level, level));
   return {
-    passed: results.filter((r) => r.status === 'passed').length,
-    failed: results.filter((r) => r.status === 'failed').length,
-    skipped: results.filter((r) => r.status === 'skipped').length,
+    passed: counted.filter((r) => r.status === 'passed').length,
+    failed: counted.filter((r) => r.status === 'failed').length,
+    skipped: counted.filter((r) => r.status === 'skipped').length,
   };
 }
 

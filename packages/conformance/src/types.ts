@@ -49,12 +49,23 @@ export interface CaseContext {
   resolution: number;
 }
 
+/**
+ * The contract a case checks. `express-session`: what express-session and the apps written for it rely on (a
+ * store failing it breaks apps today). `sess`: what sess's own features need beyond that (touch storing the
+ * cookie, enumeration with ids, expiry on read, …). The `sess` level includes the `express-session` one.
+ */
+export type Level = 'express-session' | 'sess';
+
 /** One conformance case. */
 export interface ConformanceCase {
   /** Stable id (never renamed within a major version). */
   id: string;
   /** What it checks. */
   title: string;
+  /** The contract it checks (see {@link Level}). */
+  level: Level;
+  /** What a failure means for the store's users, in one sentence. */
+  impact: string;
   /** Capabilities it needs; without them it is skipped, with the reason. */
   needs: Need[];
   /** Its deadline in ms (scaled by the store's expiry resolution where it waits for expiry). */
@@ -67,9 +78,13 @@ export interface ConformanceCase {
 export interface CaseResult {
   id: string;
   title: string;
+  /** The contract the case checks. */
+  level: Level;
   status: 'passed' | 'failed' | 'skipped';
   /** Why it failed or was skipped. */
   reason?: string;
+  /** For a failure: what it means for the store's users. */
+  impact?: string;
   durationMs: number;
 }
 
@@ -81,4 +96,14 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called after each case. */
   onResult?: (r: CaseResult) => void;
+  /**
+   * Called when something the store did after a case had ended (a late rejection, an exception from its
+   * timer, a second callback) turns that case's result into a failure; the result passed is the new one.
+   */
+  onLate?: (r: CaseResult) => void;
+  /**
+   * Which contract counts (for {@link summarise} and the CLI's exit code): `'sess'` (default; every case) or
+   * `'express-session'` (only what express-session apps rely on). Every case still runs and is reported.
+   */
+  level?: Level;
 }

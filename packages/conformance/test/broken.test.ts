@@ -70,6 +70,13 @@ class TouchRewrites extends MemoryStore {
     if (await this.get(sid)) await this.set(sid, r, c);
   }
 }
+/** Extends the expiry but keeps the old cookie, as connect-redis's touch does (declaring a cookie-storing touch). */
+class TouchKeepsOldCookie extends MemoryStore {
+  override async touch(sid: string, _r: SessionRecord, c: WriteContext) {
+    const cur = await this.get(sid);
+    if (cur) await this.set(sid, cur, c);
+  }
+}
 class TouchResurrects extends MemoryStore {
   override async touch(sid: string, r: SessionRecord, c: WriteContext) {
     await this.set(sid, r, c);
@@ -116,6 +123,7 @@ describe('the suite catches broken stores', () => {
     ['leaks a handle', 'close-releases', () => new LeaksHandle({ checkPeriod: 0 }), /after close\(\) the store still holds \d+ Timeout/],
     ['lies about a capability', 'capabilities-declared', () => new LiesAboutLocks({ checkPeriod: 0 }), /lock is implemented but capabilities.lock is not declared/],
     ['touch rewrites data', 'touch-extends', () => new TouchRewrites({ checkPeriod: 0 }), /touch rewrote the data/],
+    ['touch keeps the old cookie', 'touch-stores-cookie', () => new TouchKeepsOldCookie({ checkPeriod: 0 }), /touch must store the new cookie/],
     ['touch resurrects', 'touch-no-resurrect', () => new TouchResurrects({ checkPeriod: 0 }), /brought a destroyed session back/],
     ['patch is not atomic', 'atomic-patch', () => new RacyPatch({ checkPeriod: 0 }), /was lost/],
     ['clear reaches other namespaces', 'clear-own-namespace', () => new ClearsEverything({ checkPeriod: 0 }), /removed a session of another namespace/],
