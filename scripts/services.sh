@@ -4,7 +4,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(redis pg mysql cluster sentinel mongo)
+[ ${#wanted[@]} -eq 0 ] && wanted=(redis pg mysql cluster sentinel mongo memcached)
 failed=0
 
 log() { echo "services: $*" >&2; }

@@ -32,15 +32,17 @@ function deadline(c: ConformanceCase, resolution: number, override?: number): nu
  */
 function message(err: unknown): string {
   const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
-  if (err instanceof Error && err.name === 'AssertionError') {
+  // Duck-typed: an error from another realm (node:assert under jest's sandbox) is no `instanceof Error` here.
+  const isError = typeof err === 'object' && err !== null && typeof (err as Error).message === 'string' && typeof (err as Error).name === 'string';
+  if (isError && (err as Error).name === 'AssertionError') {
     const a = err as Error & { actual?: unknown; expected?: unknown; operator?: string };
-    const head = err.message.split('\n')[0]!.replace(/:$/, '');
+    const head = a.message.split('\n')[0]!.replace(/:$/, '');
     const show = (v: unknown) => inspect(v, { breakLength: Infinity, depth: 6 });
     // assert.ok: "got false, expected true" says nothing the message does not.
     if (a.operator === '==' && a.expected === true) return head;
     return `${head} (got ${show(a.actual)}, expected ${show(a.expected)})`;
   }
-  if (err instanceof Error) return oneLine(`${err.name}: ${err.message}`);
+  if (isError) return oneLine(`${(err as Error).name}: ${(err as Error).message}`);
   return oneLine(String(err));
 }
 

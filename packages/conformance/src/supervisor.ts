@@ -28,6 +28,10 @@ export class Supervisor {
   /** The case each promise was created in (an unhandled rejection names its promise). */
   private readonly promiseOwner = new WeakMap<object, Watched>();
   private current: Watched | undefined;
+  /** The process's own last-resort listeners, set aside during the run and put back after it. */
+  private saved: { uncaught: NodeJS.UncaughtExceptionListener[]; unhandled: NodeJS.UnhandledRejectionListener[] } | undefined;
+  /** Whether this run holds the process's uncaught-exception capture (see install()). */
+  private captured = false;
   private last: Watched | undefined;
   private installed = false;
   /** Violations no case could be named for (before the first case). */
@@ -51,21 +55,40 @@ export class Supervisor {
     this.report(this.promiseOwner.get(promise) ?? this.als.getStore(), `unhandled promise rejection from the store: ${describe(reason)}`);
   };
 
-  /** Take over the process's last-resort handlers for the run. */
+  /**
+   * Take over the process's last-resort handlers for the run: the listeners already there (a test runner's,
+   * which would fail its own test or exit) are set aside, so what the store throws is the store's failure.
+   */
   install(): void {
     if (this.installed) return;
     this.installed = true;
     this.hook.enable();
+    this.saved = { uncaught: process.listeners('uncaughtException'), unhandled: process.listeners('unhandledRejection') };
+    process.removeAllListeners('uncaughtException');
+    process.removeAllListeners('unhandledRejection');
     process.on('uncaughtException', this.onUncaught);
     process.on('unhandledRejection', this.onUnhandled);
+    // The capture callback comes before any listener, including those of a test runner that runs this in a
+    // sandbox of its own (jest), where listeners added here never see the process's exceptions. An unhandled
+    // rejection nobody listens for becomes such an exception (Node's default), so it is caught there too.
+    if (!process.hasUncaughtExceptionCaptureCallback()) {
+      process.setUncaughtExceptionCaptureCallback(this.onUncaught);
+      this.captured = true;
+    }
   }
 
+  /** Give the process its own handlers back. */
   uninstall(): void {
     if (!this.installed) return;
     this.installed = false;
     this.hook.disable();
     process.off('uncaughtException', this.onUncaught);
     process.off('unhandledRejection', this.onUnhandled);
+    if (this.captured) process.setUncaughtExceptionCaptureCallback(null);
+    this.captured = false;
+    for (const l of this.saved?.uncaught ?? []) process.on('uncaughtException', l);
+    for (const l of this.saved?.unhandled ?? []) process.on('unhandledRejection', l);
+    this.saved = undefined;
   }
 
   /** Run `fn` as case `w`: work it starts (timers, sockets, promises) is attributed to it. */

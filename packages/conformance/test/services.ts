@@ -10,6 +10,8 @@ export const urls = {
   pg: process.env.SESS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   mysql: process.env.SESS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
   mongo: process.env.SESS_TEST_MONGO_URL ?? 'mongodb://127.0.0.1:27017/test',
+  /** memcached, host:port (connect-memcached in the third-party table). */
+  memcached: process.env.SESS_TEST_MEMCACHED ?? '127.0.0.1:11211',
   /** One node of the local Redis Cluster (scripts/services.sh cluster); the others are discovered. */
   redisCluster: process.env.SESS_TEST_REDIS_CLUSTER_URL ?? 'redis://127.0.0.1:7000',
   /** A Sentinel watching the master named by SESS_TEST_REDIS_SENTINEL_NAME (default sessmaster). */
@@ -18,8 +20,8 @@ export const urls = {
 
 /** Can a TCP connection be made to the URL's host and port within 2 s? */
 export function reachable(url: string): boolean {
-  const u = new URL(url);
-  const port = Number(u.port || { 'redis:': 6379, 'postgres:': 5432, 'mysql:': 3306, 'mongodb:': 27017 }[u.protocol] || 0);
+  const u = new URL(url.includes('://') ? url : `tcp://${url}`);
+  const port = Number(u.port || { 'redis:': 6379, 'postgres:': 5432, 'mysql:': 3306, 'mongodb:': 27017, 'tcp:': 11211 }[u.protocol] || 0);
   const code = `const s=require('net').connect(${port},${JSON.stringify(u.hostname)},()=>{s.end();process.exit(0)});s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),2000)`;
   return spawnSync(process.execPath, ['-e', code], { timeout: 5000 }).status === 0;
 }
