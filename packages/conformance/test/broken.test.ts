@@ -93,7 +93,7 @@ class RacyPatch extends MemoryStore {
 }
 class ClearsEverything extends MemoryStore {
   override async clear() {
-    for (const s of shared.values()) await MemoryStore.prototype.clear.call(s);
+    for (const s of shared.values()) await (MemoryStore.prototype.clear as (this: MemoryStore) => Promise<void>).call(s);
   }
 }
 class StealsLocks extends MemoryStore {

@@ -5,6 +5,7 @@
  */
 import type { SessionRecord, WriteContext } from './contract.js';
 import { recordExpiry } from './contract.js';
+import { InvalidSessionIdError } from './errors.js';
 
 /** Node-style callback, as express-session's methods take them. */
 export type Callback<T = void> = (err?: unknown, value?: T) => void;
@@ -136,10 +137,11 @@ export function acceptCallbacks<C extends abstract new (...args: never[]) => obj
     if (!own(m)) continue;
     const impl = proto[m]!;
     proto[m] = function (this: object, sid: unknown, cb?: unknown) {
-      if (typeof sid !== 'string') throw shapeError(name, m, `the session id must be a string, got ${typeof sid}`);
-      if (cb === undefined && arguments.length <= 2) return impl.call(this, sid);
-      if (typeof cb !== 'function' || arguments.length > 2) throw shapeError(name, m, 'unexpected arguments');
-      report(impl.call(this, sid), cb as Callback<unknown>, (v) => v ?? undefined);
+      if ((cb !== undefined && typeof cb !== 'function') || arguments.length > 2) throw shapeError(name, m, 'unexpected arguments');
+      // An id that is no string is bad input, not a bad call: the typed SESS_BAD_ID error, as a rejection.
+      const p = typeof sid === 'string' ? impl.call(this, sid) : Promise.reject(new InvalidSessionIdError(`${name}.${m}: the session id must be a string, got ${sid === null ? 'null' : typeof sid}`));
+      if (cb === undefined) return p;
+      report(p, cb as Callback<unknown>, (v) => v ?? undefined);
       return undefined;
     } as (typeof proto)[string];
   }
@@ -150,7 +152,6 @@ export function acceptCallbacks<C extends abstract new (...args: never[]) => obj
     proto[m] = function (this: object, sid: unknown, sess: unknown, ctx?: unknown, cb?: unknown) {
       // Core's own call: a WriteContext and no callback.
       if (cb === undefined && isContext(ctx) && typeof sid === 'string' && arguments.length <= 4) return impl.call(this, sid, sess, ctx);
-      if (typeof sid !== 'string') throw shapeError(name, m, `the session id must be a string, got ${typeof sid}`);
       if (typeof ctx === 'function' && cb === undefined) {
         cb = ctx;
         ctx = (ctx as Partial<ContextCallback>)[kContext] ? ctx : undefined;
@@ -167,7 +168,7 @@ export function acceptCallbacks<C extends abstract new (...args: never[]) => obj
         record = plainRecord(name, m, sess);
         context = { expires: recordExpiry(record, ttl) };
       }
-      const p = impl.call(this, sid, record, context);
+      const p = typeof sid === 'string' ? impl.call(this, sid, record, context) : Promise.reject(new InvalidSessionIdError(`${name}.${m}: the session id must be a string, got ${sid === null ? 'null' : typeof sid}`));
       if (cb === undefined) return p;
       report(p, cb as Callback<unknown>, () => undefined);
       return undefined;

@@ -65,21 +65,10 @@ const MEMORY_CAPABILITIES: StoreCapabilities = Object.freeze({
 
 const MEMORY_OPTIONS = { known: ['max', 'checkPeriod', 'now'] };
 
-/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
-interface MemoryStoreClass {
-  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
-  destroy(sid: string, cb: Callback): void;
-  all(cb: Callback<Record<string, SessionRecord>>): void;
-  length(cb: Callback<number>): void;
-  clear(cb: Callback): void;
-}
-
 /**
  * A bounded in-process store for development and tests: LRU past `max` entries, expired sessions
  * pruned on a timer that does not keep the process alive. Not shared between processes.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 class MemoryStoreClass extends Store implements SessionStore {
   declare readonly capabilities: StoreCapabilities;
   declare private readonly sessions: Map<string, Entry>;
@@ -240,6 +229,9 @@ class MemoryStoreClass extends Store implements SessionStore {
     return this.syncOps;
   }
 
+  get(sid: string): Promise<SessionRecord | null>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     return this.getNow(sid);
   }
@@ -255,6 +247,9 @@ class MemoryStoreClass extends Store implements SessionStore {
     this.syncOps.set(sid, record, ctx);
   }
 
+  destroy(sid: string): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  destroy(sid: string, cb: Callback): void;
   async destroy(sid: string): Promise<void> {
     this.syncOps.destroy(sid);
   }
@@ -353,6 +348,9 @@ class MemoryStoreClass extends Store implements SessionStore {
     return [...this.sessions.keys()];
   }
 
+  all(): Promise<Record<string, SessionRecord>>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  all(cb: Callback<Record<string, SessionRecord>>): void;
   async all(): Promise<Record<string, SessionRecord>> {
     this.prune();
     const out: Record<string, SessionRecord> = {};
@@ -360,11 +358,17 @@ class MemoryStoreClass extends Store implements SessionStore {
     return out;
   }
 
+  length(): Promise<number>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  length(cb: Callback<number>): void;
   async length(): Promise<number> {
     this.prune();
     return this.sessions.size;
   }
 
+  clear(): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  clear(cb: Callback): void;
   async clear(): Promise<void> {
     this.sessions.clear();
     this.oldest = this.newest = null;

@@ -67,22 +67,11 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
-export interface FileStore {
-  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
-  destroy(sid: string, cb: Callback): void;
-  all(cb: Callback<Record<string, SessionRecord>>): void;
-  length(cb: Callback<number>): void;
-  clear(cb: Callback): void;
-}
-
 /**
  * File session store: one JSON file per session in `dir`, the layout session-file-store uses, so a
  * user can switch in either direction without logging anyone out. Writes go to a temporary file in the
  * same folder and are renamed into place: a crash leaves the old record or the new one, never a torn one.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class FileStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,
@@ -299,6 +288,9 @@ export class FileStore implements SessionStore {
 
   // ---- contract -----------------------------------------------------------------------------
 
+  get(sid: string): Promise<SessionRecord | null>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     const s = await this.read(this.file(sid));
     return this.live(s) ? s.record : null;
@@ -309,6 +301,9 @@ export class FileStore implements SessionStore {
     return this.serial(sid, async () => this.put(sid, record, ctx, await this.current(sid), ctx.json));
   }
 
+  destroy(sid: string): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  destroy(sid: string, cb: Callback): void;
   destroy(sid: string): Promise<void> {
     this.file(sid);
     return this.serial(sid, async () => this.remove(sid, await this.current(sid)));
@@ -443,6 +438,9 @@ export class FileStore implements SessionStore {
     return names.filter((n) => n.endsWith(EXTENSION) && !n.startsWith('.')).map((n) => n.slice(0, -EXTENSION.length)).filter((id) => ID_PATTERN.test(id));
   }
 
+  all(): Promise<Record<string, SessionRecord>>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  all(cb: Callback<Record<string, SessionRecord>>): void;
   async all(): Promise<Record<string, SessionRecord>> {
     const out: Record<string, SessionRecord> = {};
     await eachLimit(await this.files(), this.concurrency, async (sid) => {
@@ -456,11 +454,17 @@ export class FileStore implements SessionStore {
     return Object.keys(await this.all());
   }
 
+  length(): Promise<number>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  length(cb: Callback<number>): void;
   async length(): Promise<number> {
     return (await this.ids()).length;
   }
 
   /** Remove this folder's session files (and this store's lock and index folders); nothing else. */
+  clear(): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  clear(cb: Callback): void;
   async clear(): Promise<void> {
     await eachLimit(await this.files(), this.concurrency, async (sid) => {
       await fsp.rm(path.join(this.dir, sid + EXTENSION), { force: true });

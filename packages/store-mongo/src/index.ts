@@ -76,21 +76,10 @@ interface LockDoc {
   expiresAt: Date;
 }
 
-/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
-export interface MongoStore {
-  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
-  destroy(sid: string, cb: Callback): void;
-  all(cb: Callback<Record<string, SessionRecord>>): void;
-  length(cb: Callback<number>): void;
-  clear(cb: Callback): void;
-}
-
 /**
  * MongoDB session store on the official driver, in the layout connect-mongo uses (`sessions` collection,
  * `{ _id: sid, session, expires }`), so users can switch either way without logging anyone out.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class MongoStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,
@@ -257,6 +246,9 @@ export class MongoStore implements SessionStore {
     return doc;
   }
 
+  get(sid: string): Promise<SessionRecord | null>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     this.check(sid);
     await this.init();
@@ -281,6 +273,9 @@ export class MongoStore implements SessionStore {
     await this.col.updateOne({ _id: sid }, { $set, $unset }, { upsert: true, ...this.writeOpts });
   }
 
+  destroy(sid: string): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  destroy(sid: string, cb: Callback): void;
   async destroy(sid: string): Promise<void> {
     this.check(sid);
     await this.init();
@@ -410,6 +405,9 @@ export class MongoStore implements SessionStore {
     return r.deletedCount;
   }
 
+  all(): Promise<Record<string, SessionRecord>>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  all(cb: Callback<Record<string, SessionRecord>>): void;
   async all(): Promise<Record<string, SessionRecord>> {
     await this.init();
     const out: Record<string, SessionRecord> = {};
@@ -430,12 +428,18 @@ export class MongoStore implements SessionStore {
     return docs.map((d) => d._id);
   }
 
+  length(): Promise<number>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  length(cb: Callback<number>): void;
   async length(): Promise<number> {
     await this.init();
     return this.col.countDocuments(this.live());
   }
 
   /** Remove every session of this collection (and its locks); nothing else in the database. */
+  clear(): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  clear(cb: Callback): void;
   async clear(): Promise<void> {
     await this.init();
     await this.col.deleteMany({}, this.writeOpts);

@@ -93,22 +93,11 @@ interface CallbackPool {
   execute(sql: string, values: unknown[], cb: (err: unknown, result: unknown) => void): void;
 }
 
-/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
-export interface MySQLStore {
-  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
-  destroy(sid: string, cb: Callback): void;
-  all(cb: Callback<Record<string, SessionRecord>>): void;
-  length(cb: Callback<number>): void;
-  clear(cb: Callback): void;
-}
-
 /**
  * MySQL / MariaDB session store on mysql2, in the table layout express-mysql-session uses
  * (`session_id`, `expires` epoch seconds, `data` JSON text), so users can switch either way without
  * logging anyone out.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class MySQLStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,
@@ -310,6 +299,9 @@ export class MySQLStore implements SessionStore {
     return body;
   }
 
+  get(sid: string): Promise<SessionRecord | null>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     const rows = await this.run<Row[]>(this.sql.get, [this.check(sid), nowSeconds()]);
     if (rows.length === 0) return null;
@@ -337,6 +329,9 @@ export class MySQLStore implements SessionStore {
     else await this.run(this.sql.indexSet, [sid, userKey]);
   }
 
+  destroy(sid: string): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  destroy(sid: string, cb: Callback): void;
   async destroy(sid: string): Promise<void> {
     await this.run(this.sql.destroy, [this.check(sid)]);
   }
@@ -460,6 +455,9 @@ export class MySQLStore implements SessionStore {
     return n;
   }
 
+  all(): Promise<Record<string, SessionRecord>>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  all(cb: Callback<Record<string, SessionRecord>>): void;
   async all(): Promise<Record<string, SessionRecord>> {
     const rows = await this.run<Row[]>(this.sql.all, [nowSeconds()]);
     const out: Record<string, SessionRecord> = {};
@@ -479,12 +477,18 @@ export class MySQLStore implements SessionStore {
   }
 
   /** Rows whose `expires` (whole seconds) is still ahead: exact once a second has passed. */
+  length(): Promise<number>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  length(cb: Callback<number>): void;
   async length(): Promise<number> {
     const rows = await this.run<Row[]>(this.sql.length, [Math.floor(Date.now() / 1000)]);
     return Number(rows[0]?.n ?? 0);
   }
 
   /** Remove every session of this table (and its index rows). */
+  clear(): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  clear(cb: Callback): void;
   async clear(): Promise<void> {
     await this.run(this.sql.clear, []);
     if (await this.hasUserTable()) await this.run(this.sql.clearUsers, []);

@@ -64,21 +64,10 @@ interface PgError {
   message?: string;
 }
 
-/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
-export interface PgStore {
-  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
-  destroy(sid: string, cb: Callback): void;
-  all(cb: Callback<Record<string, SessionRecord>>): void;
-  length(cb: Callback<number>): void;
-  clear(cb: Callback): void;
-}
-
 /**
  * PostgreSQL session store on node-postgres, in the table layout connect-pg-simple uses (`sid`, `sess`
  * json, `expire` timestamp(6)), so users can switch either way without logging anyone out.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class PgStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,
@@ -236,6 +225,9 @@ export class PgStore implements SessionStore {
     return withStoreExpiry(record, Number(expireMs));
   }
 
+  get(sid: string): Promise<SessionRecord | null>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     const { rows } = await this.query<{ sess: unknown; expire_ms: string | number }>(this.sql.get, [this.check(sid), nowSeconds()]);
     if (rows.length === 0) return null;
@@ -256,6 +248,9 @@ export class PgStore implements SessionStore {
     else await this.query(this.sql.upsertIndexed, [value, expire, sid, ctx.userKey]);
   }
 
+  destroy(sid: string): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  destroy(sid: string, cb: Callback): void;
   async destroy(sid: string): Promise<void> {
     await this.query(this.sql.destroy, [this.check(sid)]);
   }
@@ -348,6 +343,9 @@ export class PgStore implements SessionStore {
     return rows[0]?.n ?? 0;
   }
 
+  all(): Promise<Record<string, SessionRecord>>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  all(cb: Callback<Record<string, SessionRecord>>): void;
   async all(): Promise<Record<string, SessionRecord>> {
     const { rows } = await this.query<{ sid: string; sess: unknown; expire_ms: string | number }>(this.sql.all, [nowSeconds()]);
     const out: Record<string, SessionRecord> = {};
@@ -367,12 +365,18 @@ export class PgStore implements SessionStore {
   }
 
   /** Rows whose `expire` (whole seconds, rounded up) is still ahead: exact once a second has passed. */
+  length(): Promise<number>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  length(cb: Callback<number>): void;
   async length(): Promise<number> {
     const { rows } = await this.query<{ n: number }>(this.sql.length, [Date.now() / 1000]);
     return rows[0]?.n ?? 0;
   }
 
   /** Remove every session of this table (and its index rows). */
+  clear(): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  clear(cb: Callback): void;
   async clear(): Promise<void> {
     await this.query(this.sql.clear, []);
     const { rows } = await this.pool.query<{ u: string | null }>('SELECT to_regclass($1::text) AS u', [this.userTable]);

@@ -54,21 +54,10 @@ interface Parsed {
   userKey: string | null;
 }
 
-/** express-session's callback signatures, which `acceptCallbacks` gives every method (below). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
-export interface RedisStore {
-  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
-  destroy(sid: string, cb: Callback): void;
-  all(cb: Callback<Record<string, SessionRecord>>): void;
-  length(cb: Callback<number>): void;
-  clear(cb: Callback): void;
-}
-
 /**
  * Redis session store on ioredis, the layout connect-redis uses (`<prefix><sid>` → JSON, TTL in seconds
  * to the expiry, rounded up), so users can switch either way without logging anyone out.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the callback forms acceptCallbacks adds
 export class RedisStore implements SessionStore {
   readonly capabilities: StoreCapabilities = Object.freeze({
     touch: true,
@@ -217,6 +206,9 @@ export class RedisStore implements SessionStore {
     return !cookieExpired(record);
   }
 
+  get(sid: string): Promise<SessionRecord | null>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     const key = this.key(sid);
     const value = await this.redis.get(key);
@@ -249,6 +241,9 @@ export class RedisStore implements SessionStore {
     await this.reindex(sid, before, ttl <= 0 ? null : userKey, ctx.expires.getTime());
   }
 
+  destroy(sid: string): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  destroy(sid: string, cb: Callback): void;
   async destroy(sid: string): Promise<void> {
     const old = await this.redis.getdel(this.key(sid));
     if (old === null) return;
@@ -397,6 +392,9 @@ export class RedisStore implements SessionStore {
     return this.scan(escapeGlob(this.prefix) + '*');
   }
 
+  all(): Promise<Record<string, SessionRecord>>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  all(cb: Callback<Record<string, SessionRecord>>): void;
   async all(): Promise<Record<string, SessionRecord>> {
     const out: Record<string, SessionRecord> = {};
     for (const key of await this.sessionKeys()) {
@@ -418,11 +416,17 @@ export class RedisStore implements SessionStore {
     return Object.keys(await this.all());
   }
 
+  length(): Promise<number>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  length(cb: Callback<number>): void;
   async length(): Promise<number> {
     return (await this.ids()).length;
   }
 
   /** Remove this prefix's sessions, index and lock keys (per key: never a FLUSHDB). */
+  clear(): Promise<void>;
+  /** express-session's callback form (added by acceptCallbacks). */
+  clear(cb: Callback): void;
   async clear(): Promise<void> {
     const keys = [
       ...(await this.sessionKeys()),

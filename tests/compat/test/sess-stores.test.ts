@@ -166,15 +166,17 @@ for (const t of targets) {
       expect((await viaCallback(store, 'get', c)).value).toBeUndefined();
     });
 
-    test('arguments of no supported shape: a TypeError naming the shapes, never a hang', () => {
+    test('arguments of no supported shape: a TypeError naming the shapes, never a hang; an id that is no string: SESS_BAD_ID', async () => {
       const s = store as unknown as CallbackApi;
-      expect(() => s.get(42, () => undefined)).toThrow(TypeError);
-      expect(() => s.get(42)).toThrow(/get\(sid\) returning a promise, or get\(sid, callback\)/);
-      expect(() => s.get(sid(4), 'not a callback')).toThrow(TypeError);
+      expect(() => s.get(sid(4), 'not a callback')).toThrow(/get\(sid\) returning a promise, or get\(sid, callback\)/);
+      expect(() => s.get(sid(4), () => undefined, 'extra')).toThrow(TypeError);
       expect(() => s.set(sid(4), undefined, () => undefined)).toThrow(/set\(sid, session, ctx\?\) returning a promise, or set\(sid, session, callback\)/);
       expect(() => s.set(sid(4), { user: 'no cookie' }, () => undefined)).toThrow(/cookie object/);
       expect(() => s.destroy(sid(4), 'x')).toThrow(TypeError);
       expect(() => s.length('x')).toThrow(TypeError);
+      await expect(s.get(42) as Promise<unknown>).rejects.toMatchObject({ code: 'SESS_BAD_ID', message: expect.stringMatching(/must be a string, got number/) });
+      const viaCb = await viaCallback(store, 'get', { $ne: null });
+      expect(viaCb.err).toMatchObject({ code: 'SESS_BAD_ID' });
     });
 
     test('a method replaced on the instance with a callback-style function: its error reaches next(err), its result is used', async () => {
