@@ -44,3 +44,15 @@ export function serviceTest(name: keyof typeof urls): { available: boolean; miss
     },
   };
 }
+
+/** The MySQL URL as the connection options express-mysql-session's README passes (host, port, user, …). */
+export function mysqlOptions(): { host: string; port: number; user: string; password: string; database: string } {
+  const u = new URL(urls.mysql);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1) || 'test',
+  };
+}

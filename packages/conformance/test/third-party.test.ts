@@ -30,7 +30,7 @@ import createLokiStore from 'connect-loki';
 import createNedbStore from 'nedb-session-store';
 import createMemcachedStore from 'connect-memcached';
 import { cases, runConformance, type CaseResult, type StoreFactory } from '@sess/conformance';
-import { serviceTest, urls } from './services';
+import { mysqlOptions, serviceTest, urls } from './services';
 
 type Expectations = Record<string, Record<string, { status: CaseResult['status']; reason?: string }>>;
 const expectedFile = path.join(__dirname, 'third-party.expected.json');
@@ -127,13 +127,8 @@ const targets: Target[] = [
     factory: {
       adapter: { shared: true },
       async create(ctx) {
-        const u = new URL(urls.mysql);
         const store = new MySQLStore({
-          host: u.hostname,
-          port: Number(u.port || 3306),
-          user: decodeURIComponent(u.username || 'root'),
-          password: decodeURIComponent(u.password),
-          database: u.pathname.slice(1) || 'test',
+          ...mysqlOptions(),
           createDatabaseTable: true,
           clearExpired: false,
           schema: { tableName: ctx.namespace },

@@ -14,7 +14,7 @@ import { createClient } from 'redis';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { MongoClient } from 'mongodb';
-import { serviceTest, urls } from '../../../packages/conformance/test/services';
+import { mysqlOptions, serviceTest, urls } from '../../../packages/conformance/test/services';
 import { Browser, authApp, getByCallback, serve, sleep } from './client';
 
 const MAX_AGE = 2000;
@@ -93,16 +93,8 @@ const targets: Target[] = [
     service: 'mysql',
     async make() {
       const MySQLStore = require('express-mysql-session')(session);
-      const u = new URL(urls.mysql);
       const tableName = `${run}_mysql`;
-      const store = new MySQLStore({
-        host: u.hostname,
-        port: Number(u.port || 3306),
-        user: decodeURIComponent(u.username || 'root'),
-        password: decodeURIComponent(u.password),
-        database: u.pathname.slice(1) || 'test',
-        schema: { tableName },
-      });
+      const store = new MySQLStore({ ...mysqlOptions(), schema: { tableName } });
       await store.onReady();
       return {
         store,
