@@ -1,3 +1,4 @@
+import { tracingChannel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { SessionLock, SessionPatch, SessionRecord, SessionStore, UserSessionInfo, WriteContext } from './contract.js';
 import { BadDataError, SessError, StoreTimeoutError, UnsupportedError, toStoreError } from './errors.js';
@@ -22,6 +23,31 @@ export interface SessEvent {
   /** The typed error, for `storeError`. */
   error?: SessError;
 }
+
+/**
+ * The context of a `sess:store` tracing channel event: one store operation core performs. A stable API (see
+ * docs/observability.md): fields are only ever added.
+ */
+export interface StoreOperationContext {
+  /** `get`, `set`, `touch`, `destroy`, `patch`, `lock`, `unlock`, `listUser` or `destroyUser`. */
+  operation: string;
+  /** The store's class name (`RedisStore`, `MemoryStore`; an express-session store's own class through the adapter). */
+  store: string;
+  /** Short SHA-256 tag of the session id, for correlation (never the id); absent for per-user operations. */
+  idTag?: string;
+  /** The operation's result, on `asyncEnd` (a loaded record is not included: only whether there was one). */
+  result?: unknown;
+  /** The typed error (SessError), on `error`. */
+  error?: SessError;
+}
+
+/**
+ * `sess:store`, a `node:diagnostics_channel` TracingChannel: `start` (in the caller's async context, with
+ * `runStores`, so a span made active there is the operation's parent), `end` (its synchronous part), then
+ * `asyncStart`/`asyncEnd` when it settles, `error` before them on failure. With no subscriber the cost is one
+ * `hasSubscribers` check per operation.
+ */
+export const storeChannel = tracingChannel<string, StoreOperationContext>('sess:store');
 
 /** What a store operation calls back with: a typed error, or the value. */
 export type Done<T> = (err: SessError | undefined, value?: T) => void;
@@ -98,6 +124,9 @@ class Operation<T> {
   prev: Operation<unknown> | null = null;
   next: Operation<unknown> | null = null;
 
+  /** The tracing context, when `sess:store` has subscribers. */
+  trace: StoreOperationContext | undefined;
+
   constructor(
     private readonly gw: StoreGateway,
     readonly operation: string,
@@ -127,6 +156,7 @@ class Operation<T> {
     this.settled = true;
     if (this.owner) this.owner.unlink(this as Operation<unknown>);
     this.gw.succeeded(this.operation, this.sid, this.event, this.started);
+    if (this.trace) traceSettled(this.trace, value, undefined);
     this.done(undefined, value);
   }
 
@@ -134,8 +164,27 @@ class Operation<T> {
     if (this.settled) return;
     this.settled = true;
     if (this.owner) this.owner.unlink(this as Operation<unknown>);
-    this.done(this.gw.failed(this.operation, this.sid, this.started, err));
+    const typed = this.gw.failed(this.operation, this.sid, this.started, err);
+    if (this.trace) traceSettled(this.trace, undefined, typed);
+    this.done(typed);
   }
+}
+
+/** What a trace says of a result: a record is reduced to whether there was one (its data is the app's). */
+function traceResult(value: unknown): unknown {
+  if (value === null || value === undefined || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.length;
+  return 'cookie' in (value as object) ? true : undefined;
+}
+
+/** Publish a traced operation's settlement: `error` (on failure), then `asyncStart` and `asyncEnd`. */
+function traceSettled(ctx: StoreOperationContext, value: unknown, err: SessError | undefined): void {
+  if (err) {
+    ctx.error = err;
+    storeChannel.error.publish(ctx);
+  } else ctx.result = traceResult(value);
+  storeChannel.asyncStart.publish(ctx);
+  storeChannel.asyncEnd.publish(ctx);
 }
 
 /** The promise of a callback-style operation. */
@@ -163,6 +212,8 @@ export class StoreGateway {
    * express-session does.
    */
   readonly touchFloor: number;
+  /** The store's class name, for traces (the wrapped store's, for an express-session store). */
+  readonly storeName: string;
 
   constructor(
     readonly store: SessionStore,
@@ -174,6 +225,13 @@ export class StoreGateway {
     this.touchStoresCookie = store.capabilities.touchCookie !== false;
     const resolution = store.capabilities.expiryResolution;
     this.touchFloor = this.checksCookieExpiry && typeof resolution === 'number' && resolution > 1 ? resolution : 0;
+    const named = (store instanceof CallbackStoreAdapter ? store.inner : store) as { constructor?: { name?: unknown } };
+    this.storeName = typeof named.constructor?.name === 'string' && named.constructor.name !== '' ? named.constructor.name.replace(/Class$/, '') : 'Store';
+  }
+
+  /** The context of a traced operation on `sid`. */
+  private traceContext(operation: string, sid: string | undefined): StoreOperationContext {
+    return sid === undefined ? { operation, store: this.storeName } : { operation, store: this.storeName, idTag: idTag(sid) };
   }
 
   /**
@@ -201,7 +259,13 @@ export class StoreGateway {
   private call<T>(operation: string, sid: string | undefined, event: SessEventName | undefined, fn: () => Promise<T>, done: Done<T>, timeoutMs = this.timeoutMs): void {
     const op = new Operation<T>(this, operation, sid, event, done);
     if (timeoutMs > 0) deadlines(timeoutMs).add(op as Operation<unknown>);
-    op.watch(fn);
+    if (!storeChannel.hasSubscribers) {
+      op.watch(fn);
+      return;
+    }
+    const ctx = (op.trace = this.traceContext(operation, sid));
+    storeChannel.start.runStores(ctx, () => op.watch(fn));
+    storeChannel.end.publish(ctx);
   }
 
   private run<T>(operation: string, sid: string | undefined, fn: () => Promise<T>, event?: SessEventName, timeoutMs = this.timeoutMs): Promise<T> {
@@ -214,14 +278,24 @@ export class StoreGateway {
    */
   private callSync<T>(operation: string, sid: string, event: SessEventName | undefined, fn: () => T, done: Done<T>): void {
     const started = performance.now();
+    const ctx = storeChannel.hasSubscribers ? this.traceContext(operation, sid) : undefined;
     let value: T;
     try {
-      value = fn();
+      value = ctx ? storeChannel.start.runStores(ctx, fn) : fn();
     } catch (err) {
-      done(this.failed(operation, sid, started, err));
+      const typed = this.failed(operation, sid, started, err);
+      if (ctx) {
+        storeChannel.end.publish(ctx);
+        traceSettled(ctx, undefined, typed);
+      }
+      done(typed);
       return;
     }
     this.succeeded(operation, sid, event, started);
+    if (ctx) {
+      storeChannel.end.publish(ctx);
+      traceSettled(ctx, value, undefined);
+    }
     done(undefined, value);
   }
 
@@ -323,7 +397,10 @@ export class StoreGateway {
   lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
     // The wait is bounded by the lock's own waitMs; the deadline covers a store that never answers.
     const deadline = this.timeoutMs > 0 ? this.timeoutMs + opts.waitMs : 0;
-    return this.run('lock', sid, () => this.store.lock!(this.key(sid), opts), undefined, deadline);
+    return this.run('lock', sid, () => this.store.lock!(this.key(sid), opts), undefined, deadline).then((held) => ({
+      // Released through the gateway too: typed errors, the deadline and the trace of an `unlock`.
+      release: () => this.run('unlock', sid, () => held.release()),
+    }));
   }
 
   private userIndex(): void {
