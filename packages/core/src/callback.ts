@@ -75,7 +75,7 @@ export interface AcceptCallbacksOptions {
 
 /**
  * The callback forms {@link acceptCallbacks} adds, as a type (for a store that is typed structurally). A store
- * class declares the ones it can as overloads by declaration merging; `set`/`touch` keep their promise form in
+ * class declares the ones it can as overloads of its methods; `set`/`touch` keep their promise form in
  * TypeScript, since a callback cannot share the WriteContext parameter's type.
  */
 export interface StoreCallbacks {
@@ -100,6 +100,16 @@ const SHAPES: Record<string, string> = {
 function shapeError(store: string, method: string, what: string): TypeError {
   const shape = SHAPES[method] ?? `${method}() returning a promise, or ${method}(callback)`;
   return new TypeError(`${store}.${method}: ${what}; it takes ${shape}`);
+}
+
+/** The typed rejection for a session id that is no string: bad input, not a bad call. */
+function badId(store: string, method: string, sid: unknown): Promise<never> {
+  return Promise.reject(new InvalidSessionIdError(`${store}.${method}: the session id must be a string, got ${sid === null ? 'null' : typeof sid}`));
+}
+
+/** The class name of the store a wrapper was called on (a subclass's own, for its errors). */
+function nameOf(self: object): string {
+  return (self as { constructor?: { name?: string } }).constructor?.name || 'Store';
 }
 
 /** Hand a settled promise to a node-style callback, outside the promise chain (a throwing callback is not swallowed). */
@@ -130,16 +140,14 @@ function plainRecord(store: string, method: string, sess: unknown): SessionRecor
 export function acceptCallbacks<C extends abstract new (...args: never[]) => object>(Class: C, options: AcceptCallbacksOptions = {}): C {
   const ttl = options.browserSessionTtl ?? 86_400_000;
   const proto = Class.prototype as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const name = Class.name.replace(/Class$/, '');
   const own = (m: string) => Object.hasOwn(proto, m) && typeof proto[m] === 'function';
 
   for (const m of ['get', 'destroy'] as const) {
     if (!own(m)) continue;
     const impl = proto[m]!;
     proto[m] = function (this: object, sid: unknown, cb?: unknown) {
-      if ((cb !== undefined && typeof cb !== 'function') || arguments.length > 2) throw shapeError(name, m, 'unexpected arguments');
-      // An id that is no string is bad input, not a bad call: the typed SESS_BAD_ID error, as a rejection.
-      const p = typeof sid === 'string' ? impl.call(this, sid) : Promise.reject(new InvalidSessionIdError(`${name}.${m}: the session id must be a string, got ${sid === null ? 'null' : typeof sid}`));
+      if ((cb !== undefined && typeof cb !== 'function') || arguments.length > 2) throw shapeError(nameOf(this), m, 'unexpected arguments');
+      const p = typeof sid === 'string' ? impl.call(this, sid) : badId(nameOf(this), m, sid);
       if (cb === undefined) return p;
       report(p, cb as Callback<unknown>, (v) => v ?? undefined);
       return undefined;
@@ -157,7 +165,7 @@ export function acceptCallbacks<C extends abstract new (...args: never[]) => obj
         ctx = (ctx as Partial<ContextCallback>)[kContext] ? ctx : undefined;
       }
       if ((ctx !== undefined && !isContext(ctx)) || (cb !== undefined && typeof cb !== 'function') || arguments.length > 4) {
-        throw shapeError(name, m, 'unexpected arguments');
+        throw shapeError(nameOf(this), m, 'unexpected arguments');
       }
       let record: SessionRecord;
       let context: WriteContext;
@@ -165,10 +173,10 @@ export function acceptCallbacks<C extends abstract new (...args: never[]) => obj
         record = sess as SessionRecord;
         context = { expires: ctx.expires, userKey: ctx.userKey, json: ctx.json };
       } else {
-        record = plainRecord(name, m, sess);
+        record = plainRecord(nameOf(this), m, sess);
         context = { expires: recordExpiry(record, ttl) };
       }
-      const p = typeof sid === 'string' ? impl.call(this, sid, record, context) : Promise.reject(new InvalidSessionIdError(`${name}.${m}: the session id must be a string, got ${sid === null ? 'null' : typeof sid}`));
+      const p = typeof sid === 'string' ? impl.call(this, sid, record, context) : badId(nameOf(this), m, sid);
       if (cb === undefined) return p;
       report(p, cb as Callback<unknown>, () => undefined);
       return undefined;
@@ -180,7 +188,7 @@ export function acceptCallbacks<C extends abstract new (...args: never[]) => obj
     const impl = proto[m]!;
     proto[m] = function (this: object, cb?: unknown) {
       if (cb === undefined && arguments.length <= 1) return impl.call(this);
-      if (typeof cb !== 'function' || arguments.length > 1) throw shapeError(name, m, 'unexpected arguments');
+      if (typeof cb !== 'function' || arguments.length > 1) throw shapeError(nameOf(this), m, 'unexpected arguments');
       report(impl.call(this), cb as Callback<unknown>, m === 'clear' || m === 'close' ? () => undefined : undefined);
       return undefined;
     } as (typeof proto)[string];

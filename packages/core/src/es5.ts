@@ -8,6 +8,9 @@
 
 type AnyClass = abstract new (...args: any[]) => object;
 
+/** A class that ES5-style code may also call: `Base.call(this, …)`, `Base.apply(this, arguments)`. */
+export type Es5Callable<C> = { call(thisArg: unknown, ...args: unknown[]): void; apply(thisArg: unknown, args?: ArrayLike<unknown>): void } & C;
+
 /**
  * A constructor function with `Class`'s prototype and statics that
  * - with `new` (or as `super()` of an ES subclass) constructs `Class` as usual;
@@ -16,9 +19,6 @@ type AnyClass = abstract new (...args: any[]) => object;
  * - called as a plain function (`Cookie(opts)`) returns a new instance, as express-session's do.
  * `instanceof` works both ways: the function's prototype is `Class.prototype`.
  */
-/** A class that ES5-style code may also call: `Base.call(this, …)`, `Base.apply(this, arguments)`. */
-export type Es5Callable<C> = { call(thisArg: unknown, ...args: unknown[]): void; apply(thisArg: unknown, args?: ArrayLike<unknown>): void } & C;
-
 export function es5Constructor<C extends AnyClass>(name: string, Class: C, init: (self: InstanceType<C>, args: unknown[]) => void): Es5Callable<C> {
   const F = {
     [name]: function (this: unknown, ...args: unknown[]): object | void {

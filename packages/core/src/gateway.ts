@@ -214,6 +214,8 @@ export class StoreGateway {
   readonly touchFloor: number;
   /** The store's class name, for traces (the wrapped store's, for an express-session store). */
   readonly storeName: string;
+  /** Whether the store is an express-session store behind the callback-store adapter. */
+  private readonly adapted: boolean;
 
   constructor(
     readonly store: SessionStore,
@@ -221,12 +223,13 @@ export class StoreGateway {
     private readonly timeoutMs: number,
     private readonly hashKey: string | Buffer | undefined,
   ) {
-    this.checksCookieExpiry = !(store instanceof CallbackStoreAdapter);
+    this.adapted = store instanceof CallbackStoreAdapter;
+    this.checksCookieExpiry = !this.adapted;
     this.touchStoresCookie = store.capabilities.touchCookie !== false;
     const resolution = store.capabilities.expiryResolution;
     this.touchFloor = this.checksCookieExpiry && typeof resolution === 'number' && resolution > 1 ? resolution : 0;
-    const named = (store instanceof CallbackStoreAdapter ? store.inner : store) as { constructor?: { name?: unknown } };
-    this.storeName = typeof named.constructor?.name === 'string' && named.constructor.name !== '' ? named.constructor.name.replace(/Class$/, '') : 'Store';
+    const named = (store instanceof CallbackStoreAdapter ? store.inner : store) as { constructor?: { name?: string } };
+    this.storeName = named.constructor?.name || 'Store';
   }
 
   /** The context of a traced operation on `sid`. */
@@ -241,7 +244,7 @@ export class StoreGateway {
    * settles the operation. Not for the callback-store adapter, whose own methods are its API.
    */
   private replaced(method: 'get' | 'set' | 'touch' | 'destroy'): boolean {
-    return this.checksCookieExpiry && Object.hasOwn(this.store, method);
+    return !this.adapted && Object.hasOwn(this.store, method);
   }
 
   /** The key the store sees for `sid`. */
@@ -279,24 +282,19 @@ export class StoreGateway {
   private callSync<T>(operation: string, sid: string, event: SessEventName | undefined, fn: () => T, done: Done<T>): void {
     const started = performance.now();
     const ctx = storeChannel.hasSubscribers ? this.traceContext(operation, sid) : undefined;
-    let value: T;
+    let value: T | undefined;
+    let typed: SessError | undefined;
     try {
       value = ctx ? storeChannel.start.runStores(ctx, fn) : fn();
     } catch (err) {
-      const typed = this.failed(operation, sid, started, err);
-      if (ctx) {
-        storeChannel.end.publish(ctx);
-        traceSettled(ctx, undefined, typed);
-      }
-      done(typed);
-      return;
+      typed = this.failed(operation, sid, started, err);
     }
-    this.succeeded(operation, sid, event, started);
+    if (typed === undefined) this.succeeded(operation, sid, event, started);
     if (ctx) {
       storeChannel.end.publish(ctx);
-      traceSettled(ctx, value, undefined);
+      traceSettled(ctx, value, typed);
     }
-    done(undefined, value);
+    done(typed, value);
   }
 
   /** Report a store operation that succeeded (its event, with the latency). */

@@ -155,10 +155,6 @@ function fingerprint(sess: Session): string {
 }
 
 /**
- * The life of one request's session: load, decide, save/touch/destroy, cookie. One instance per
- * request; the session methods (`req.session.save()` …) call into it.
- */
-/**
  * A new session id: genid's, or uid-safe's. An id the id grammar refuses would make a cookie that never
  * comes back (express-session URL-encodes whatever genid returns into the cookie; sess ignores a cookie whose
  * id is outside the grammar): that is a configuration mistake, reported on its first use, never a missing cookie.
@@ -177,6 +173,10 @@ function newSessionId(req: SessRequest, o: ResolvedOptions): string {
   return id;
 }
 
+/**
+ * The life of one request's session: load, decide, save/touch/destroy, cookie. One instance per
+ * request; the session methods (`req.session.save()` …) call into it.
+ */
 export class Lifecycle implements SessionController {
   private cookieId: string | undefined;
   private resign = false;

@@ -11,7 +11,6 @@ import type {
   WriteContext,
 } from './contract.js';
 import { ConfigError, LockTimeoutError } from './errors.js';
-import { EventEmitter } from 'node:events';
 import { es5Constructor } from './es5.js';
 import { acceptCallbacks } from './callback.js';
 import type { Callback } from './callback.js';
@@ -386,7 +385,7 @@ class MemoryStoreClass extends Store implements SessionStore {
  * with `MemoryStore.call(this, options)`. Every method also takes express-session's callback signature.
  */
 export const MemoryStore = es5Constructor('MemoryStore', acceptCallbacks(MemoryStoreClass), (self, [options]) => {
-  EventEmitter.call(self);
+  Store.call(self);
   MemoryStoreClass.setup(self, options as MemoryStoreOptions);
 });
 export type MemoryStore = MemoryStoreClass;

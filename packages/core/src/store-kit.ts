@@ -197,4 +197,3 @@ export class PruneTimer {
     this.timer = null;
   }
 }
-

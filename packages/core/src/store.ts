@@ -76,11 +76,6 @@ export interface CallbackStore {
   on?(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
-/** Call a callback-style method; settles on the callback or on a returned promise, whichever comes first. */
-function invoke<T>(target: object, method: string, args: unknown[]): Promise<T> {
-  return callEitherWay<T>(target, method, args);
-}
-
 /** Give a callback store what it expects of express-session: a record whose cookie is a Cookie. */
 function asSessionObject(record: SessionRecord): SessionRecord {
   if (record.cookie instanceof Cookie) return record;
@@ -121,7 +116,7 @@ export class CallbackStoreAdapter implements SessionStore {
       shared: options.shared ?? false,
       expiryResolution: options.expiryResolution ?? 1000,
     });
-    if (has('touch')) this.touch = (sid, record) => invoke<void>(inner, 'touch', [sid, asSessionObject(record)]).then(() => undefined);
+    if (has('touch')) this.touch = (sid, record) => callEitherWay<void>(inner, 'touch', [sid, asSessionObject(record)]).then(() => undefined);
     if (has('all')) {
       this.all = async () => {
         const out: Record<string, SessionRecord> = {};
@@ -130,16 +125,16 @@ export class CallbackStoreAdapter implements SessionStore {
       };
       this.ids = async () => (await this.entries()).map(([id]) => id);
       this.length = has('length')
-        ? async () => Number(await invoke<number>(inner, 'length', []))
+        ? async () => Number(await callEitherWay<number>(inner, 'length', []))
         : async () => (await this.entries()).length;
     }
-    if (has('clear')) this.clear = () => invoke<void>(inner, 'clear', []).then(() => undefined);
-    if (has('close')) this.close = () => invoke<void>(inner, 'close', []).then(() => undefined);
+    if (has('clear')) this.clear = () => callEitherWay<void>(inner, 'clear', []).then(() => undefined);
+    if (has('close')) this.close = () => callEitherWay<void>(inner, 'close', []).then(() => undefined);
   }
 
   async get(sid: string): Promise<SessionRecord | null> {
     try {
-      const sess = await invoke<SessionRecord | null | undefined>(this.inner, 'get', [sid]);
+      const sess = await callEitherWay<SessionRecord | null | undefined>(this.inner, 'get', [sid]);
       return sess ?? null;
     } catch (err) {
       // express-session treats ENOENT (session-file-store's miss) as "no session".
@@ -149,15 +144,15 @@ export class CallbackStoreAdapter implements SessionStore {
   }
 
   async set(sid: string, record: SessionRecord, _ctx: WriteContext): Promise<void> {
-    await invoke<void>(this.inner, 'set', [sid, asSessionObject(record)]);
+    await callEitherWay<void>(this.inner, 'set', [sid, asSessionObject(record)]);
   }
 
   async destroy(sid: string): Promise<void> {
-    await invoke<void>(this.inner, 'destroy', [sid]);
+    await callEitherWay<void>(this.inner, 'destroy', [sid]);
   }
 
   private async entries(): Promise<Array<[string, SessionRecord]>> {
-    const all = await invoke<unknown>(this.inner, 'all', []);
+    const all = await callEitherWay<unknown>(this.inner, 'all', []);
     if (all == null) return [];
     if (Array.isArray(all)) {
       return all.map((rec: SessionRecord & { id?: unknown; _id?: unknown; sid?: unknown }) => {
