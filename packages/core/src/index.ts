@@ -68,6 +68,8 @@ export { signId, readSessionCookie } from './signature.js';
 export type { Secret, VerifiedCookie } from './signature.js';
 export type { SessEvent, SessEventName, StoreOperationContext } from './gateway.js';
 export { storeChannel } from './gateway.js';
+export { requestChannel } from './lifecycle.js';
+export type { RequestContext, RequestOutcome } from './lifecycle.js';
 export { flash } from './flash.js';
 export type { FlashOptions, FlashFunction } from './flash.js';
 export { csrf, maskToken, verifyToken } from './csrf.js';

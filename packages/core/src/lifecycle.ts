@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+import { tracingChannel } from 'node:diagnostics_channel';
 import type { TLSSocket } from 'node:tls';
 import type { NextFunction, Request, Response } from 'express';
 import { Cookie, serializeCookie } from './cookie.js';
@@ -28,6 +30,66 @@ type SessRequest = Omit<Request, 'session' | 'sessionID'> & {
   sessionStore?: unknown;
   [kController]?: Lifecycle;
 };
+
+/**
+ * How one request's session work ended, on `sess:request`'s `asyncEnd`:
+ * - `created`: a new session was stored (no cookie, an unknown one, or `regenerate()`);
+ * - `saved`: the loaded session was written (changed, `resave`, rotated);
+ * - `touched`: the loaded session's expiry was refreshed in the store;
+ * - `loaded`: the loaded session needed no write (unchanged, touch throttled by `touchAfter`);
+ * - `missed`: the cookie named a session the store did not have (or expired), and no new one was stored;
+ * - `unchanged`: no cookie, and the new session was not stored (`saveUninitialized: false`): no store write;
+ * - `destroyed`: the session was destroyed (`destroy()`, `unset: 'destroy'`);
+ * - `failed`: a store operation or the session's encoding failed (`error` says why).
+ */
+export type RequestOutcome = 'created' | 'loaded' | 'missed' | 'saved' | 'touched' | 'unchanged' | 'destroyed' | 'failed';
+
+/**
+ * The context of a `sess:request` tracing channel event: the session work of one request. A stable API (see
+ * docs/observability.md): fields are only ever added.
+ */
+export interface RequestContext {
+  /** The store's class name, as on `sess:store`. */
+  store: string;
+  /** On `asyncEnd`: how the request's session work ended. */
+  outcome?: RequestOutcome;
+  /** On `asyncEnd`: true if the cookie's session was loaded, false if the store did not have it, absent without a cookie. */
+  found?: boolean;
+  /** The typed error, on `error` (and kept on `asyncEnd`) for the `failed` outcome. */
+  error?: SessError;
+}
+
+/**
+ * `sess:request`, a `node:diagnostics_channel` TracingChannel: the session work of one request, from the
+ * cookie read and load to the end of the store write at the end of the response. `start` is published in the
+ * request's async context with `runStores` (a span made active there is the parent of the `sess:store`
+ * operations of the load and of the end-of-response write; the app's own handlers run in the request's
+ * context, not in it); `end` when the load has started; `error` (on `failed`), `asyncStart` and `asyncEnd`
+ * with the `outcome` when the store write ends (or the response closes without one). With no subscriber the
+ * cost is one `hasSubscribers` check per request.
+ */
+export const requestChannel = tracingChannel<string, RequestContext>('sess:request');
+
+/** A traced request's state, only when `sess:request` has subscribers. */
+interface RequestTrace {
+  ctx: RequestContext;
+  /** Runs a function in the request's own async context (the app's `next`). */
+  outer: (fn: () => void) => void;
+  /** Runs a function in the context `start` gave (the end-of-response store write). */
+  inner: (fn: () => void) => void;
+  /** The id of the session loaded (or, after a rotation, its new id). */
+  loadedId?: string;
+  wrote?: 'created' | 'saved' | 'touched' | 'destroyed';
+  /** The response's end() was called: the trace ends when its store write does. */
+  ending: boolean;
+  /** What made the load fail (the request went on without a session, or to the error handler). */
+  failure?: unknown;
+  /** `end` was published: the outcome can be (until then it waits, so the events keep their order). */
+  begun: boolean;
+  finished: boolean;
+}
+
+const runHere = (fn: () => void): void => fn();
 
 /** A request cookie-parser went through. */
 type CookieParsed = { signedCookies?: Record<string, unknown>; cookies?: Record<string, unknown> };
@@ -200,11 +262,13 @@ export class Lifecycle implements SessionController {
   /** The response's own `end`, put back when an error must reach the app's error handler. */
   private originalEnd: EndFn | undefined;
   private lockedId: string | undefined;
+  /** Set only while `sess:request` has subscribers. */
+  private trace: RequestTrace | undefined;
 
   constructor(
     private readonly req: SessRequest,
     private readonly res: Response,
-    private readonly next: NextFunction,
+    private next: NextFunction,
     private readonly o: ResolvedOptions,
     private readonly gw: StoreGateway,
     private readonly cookieOptions: CookieOptions,
@@ -212,6 +276,60 @@ export class Lifecycle implements SessionController {
 
   /** Run the request: read the cookie, hook the response, load or create the session, call next. */
   start(): void {
+    if (!requestChannel.hasSubscribers) {
+      this.begin();
+      return;
+    }
+    const ctx: RequestContext = { store: this.gw.storeName };
+    const outer = AsyncResource.bind(runHere);
+    const trace: RequestTrace = (this.trace = { ctx, outer, inner: outer, ending: false, begun: false, finished: false });
+    const next = this.next;
+    this.next = ((...args: unknown[]) => outer(() => (next as (...a: unknown[]) => void)(...args))) as NextFunction;
+    // A response closed without end() (the client went away, the app never answered): no write comes.
+    this.res.once('close', () => {
+      if (!trace.ending) this.traceEnd(undefined);
+    });
+    requestChannel.start.runStores(ctx, () => {
+      trace.inner = AsyncResource.bind(runHere);
+      this.begin();
+    });
+    trace.begun = true;
+    requestChannel.end.publish(ctx);
+    // A request answered synchronously (no cookie, the app ends the response at once) ended before `end`.
+    if (trace.finished) this.tracePublish();
+  }
+
+  /** Publish the end of a traced request's session work, once: its outcome (and error). */
+  private traceEnd(err: unknown): void {
+    const t = this.trace;
+    if (!t || t.finished) return;
+    t.finished = true;
+    const { ctx } = t;
+    const failure = err ?? t.failure;
+    if (failure !== undefined) ctx.error = SessError.isInstance(failure) ? failure : new BadDataError('session could not be loaded or saved', { cause: failure });
+    if (ctx.error) ctx.outcome = 'failed';
+    else if (t.wrote) ctx.outcome = t.wrote;
+    else if (ctx.found === true) ctx.outcome = 'loaded';
+    else if (ctx.found === false) ctx.outcome = 'missed';
+    else ctx.outcome = 'unchanged';
+    if (t.begun) this.tracePublish();
+  }
+
+  private tracePublish(): void {
+    const { ctx } = this.trace!;
+    if (ctx.outcome === 'failed') requestChannel.error.publish(ctx);
+    requestChannel.asyncStart.publish(ctx);
+    requestChannel.asyncEnd.publish(ctx);
+  }
+
+  /** Note a successful write of `sess` for the trace. */
+  private traceWrote(sess: Session | undefined, what: 'saved' | 'touched' | 'destroyed'): void {
+    const t = this.trace;
+    if (!t) return;
+    t.wrote = what === 'saved' && (sess === undefined || sess.id !== t.loadedId) ? 'created' : what;
+  }
+
+  private begin(): void {
     const { req, o } = this;
     let verified = o.readCookie(req.headers.cookie);
     if (verified === undefined && ((req as CookieParsed).signedCookies || (req as CookieParsed).cookies)) {
@@ -281,7 +399,12 @@ export class Lifecycle implements SessionController {
   private loaded(sid: string, record: SessionRecord | null): boolean {
     const now = Date.now();
     const expires = record ? expiresOf(record) : undefined;
-    if (record && this.isLive(record, now, expires)) {
+    const live = record !== null && this.isLive(record, now, expires);
+    if (this.trace) {
+      this.trace.ctx.found = live;
+      if (live) this.trace.loadedId = sid;
+    }
+    if (live && record) {
       this.gw.emit('load', sid);
       this.inflate(record, now, expires);
       return true;
@@ -297,6 +420,7 @@ export class Lifecycle implements SessionController {
   }
 
   private loadFailed(err: unknown): void {
+    if (this.trace && this.trace.failure === undefined) this.trace.failure = err;
     if (this.o.onStoreError === 'continue' && SessError.isInstance(err) && (err.code === ErrorCodes.STORE || err.code === ErrorCodes.STORE_TIMEOUT)) {
       log('store failed on load: continuing without a session (onStoreError: continue)');
       this.disabled = true;
@@ -467,20 +591,25 @@ export class Lifecycle implements SessionController {
       let insideErr: unknown;
       let later: EndDone | undefined = undefined;
       const finished: EndDone = (err) => {
+        if (this.trace) this.traceEnd(err);
         if (inside) {
           finishedInside = true;
           insideErr = err;
         } else later!(err);
       };
-      let started: boolean;
+      let started = false;
+      if (this.trace) this.trace.ending = true;
       try {
-        started = this.endOperation(finished);
+        if (this.trace) this.trace.inner(() => (started = this.endOperation(finished)));
+        else started = this.endOperation(finished);
       } catch (err) {
+        if (this.trace) this.traceEnd(err);
         return this.failBeforeSend(err, () => endWith(res, original, chunk, encoding, cb));
       } finally {
         inside = false;
       }
       if (!started) {
+        if (this.trace) this.traceEnd(undefined);
         void this.releaseLock();
         return endWith(res, original, chunk, encoding, cb);
       }
@@ -587,7 +716,10 @@ export class Lifecycle implements SessionController {
     if (!sess) {
       if (this.o.unsetDestroy && req.sessionID) {
         log('session unset with unset: destroy: destroying');
-        this.gw.destroyThen(req.sessionID, done);
+        this.gw.destroyThen(req.sessionID, (err) => {
+          if (err === undefined) this.traceWrote(undefined, 'destroyed');
+          done(err);
+        });
         return true;
       }
       return false;
@@ -701,6 +833,7 @@ export class Lifecycle implements SessionController {
         }
         this.baseline = snapshot;
         this.storedExpires = ctx.expires.getTime();
+        this.traceWrote(sess, 'saved');
         done();
       });
       return;
@@ -708,6 +841,7 @@ export class Lifecycle implements SessionController {
     this.gw.setThen(sess.id, rec, ctx, (err) => {
       if (err) return done(err);
       this.storedExpires = ctx.expires.getTime();
+      this.traceWrote(sess, 'saved');
       done();
     });
   }
@@ -735,6 +869,7 @@ export class Lifecycle implements SessionController {
         if (applied) {
           this.loadedCookie = rec.cookie;
           this.storedExpires = ctx.expires.getTime();
+          this.traceWrote(sess, 'touched');
         } else log('session was destroyed meanwhile: not brought back');
         done();
       });
@@ -755,7 +890,13 @@ export class Lifecycle implements SessionController {
     }
     if (log.enabled) log('touching %s', idTag(sess.id));
     const rec = this.record(sess);
-    this.gw.touchThen(sess.id, rec, this.context(sess, rec, undefined, expires), done);
+    const ctx = this.context(sess, rec, undefined, expires);
+    if (!this.trace) this.gw.touchThen(sess.id, rec, ctx, done);
+    else
+      this.gw.touchThen(sess.id, rec, ctx, (err) => {
+        if (err === undefined) this.traceWrote(sess, 'touched');
+        done(err);
+      });
     return true;
   }
 
@@ -775,6 +916,7 @@ export class Lifecycle implements SessionController {
     if (log.enabled) log('destroying %s', idTag(sess.id));
     try {
       await this.gw.destroy(sess.id);
+      this.traceWrote(sess, 'destroyed');
     } finally {
       await this.releaseLock();
     }
@@ -784,6 +926,7 @@ export class Lifecycle implements SessionController {
     let failure: unknown;
     try {
       await this.gw.destroy(sess.id);
+      this.traceWrote(sess, 'destroyed');
     } catch (err) {
       failure = err;
     }
@@ -809,6 +952,8 @@ export class Lifecycle implements SessionController {
     this.meta = { ...(this.meta ?? { createdAt: Date.now() }), rotatedAt: Date.now() };
     this.metaDirty = true;
     this.baseline = undefined;
+    // The same session under a new id: its write is a save, not a creation.
+    if (this.trace && this.trace.loadedId === oldId) this.trace.loadedId = newId;
     await this.save(next);
     await this.gw.destroy(oldId);
     await this.releaseLock();
