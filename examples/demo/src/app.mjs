@@ -2,6 +2,7 @@
 import express from 'express';
 import session, { csrf, flash, idTag } from '@sess/core';
 import { layout, esc, when } from './views.mjs';
+import { telemetry } from './telemetry.mjs';
 
 const USERS = {
   alice: { id: 'u1', name: 'Alice', password: 'wonderland', role: 'admin' },
@@ -65,6 +66,11 @@ export function createApp({ store, secret, storeName = 'file', crossSite, instan
       next();
     });
   }
+
+  // sess's metrics for Prometheus (sessions created/loaded/missed/destroyed, store latency and errors, lock
+  // wait): before the session middleware, so a scrape never makes a session.
+  const tel = telemetry();
+  app.get('/metrics', (req, res) => tel.metrics(req, res));
 
   app.use(express.urlencoded({ extended: false }));
   app.use(express.json());
@@ -271,7 +277,15 @@ refresh();
     res.locals.page('Debug', `<p>Session tag (a hash of the id, safe to show): <code>${esc(idTag(req.sessionID))}</code> · store: <b>${esc(storeName)}</b>${instance ? ` · instance <b>${esc(instance)}</b>` : ''}</p>
 <h2>Cookie</h2><pre id="debug-cookie">${esc(JSON.stringify({ maxAge: c.maxAge, originalMaxAge: c.originalMaxAge, expires: c.expires, httpOnly: c.httpOnly, secure: c.secure, sameSite: c.sameSite, path: c.path }, null, 2))}</pre>
 <h2>Data</h2><pre id="debug-data">${esc(JSON.stringify(data, null, 2))}</pre>
-<p class="hint">The CSRF secret is kept in the session too (as <code>csrfSecret</code>) and is not shown.</p>`);
+<p class="hint">The CSRF secret is kept in the session too (as <code>csrfSecret</code>) and is not shown.</p>
+<h2>Store latency, last requests</h2>
+<table id="debug-latency"><thead><tr><th>when</th><th>outcome</th><th>store operations</th><th>total</th></tr></thead><tbody>
+${tel
+  .recent()
+  .map((r) => `<tr><td>${esc(when(r.at))}</td><td>${esc(r.outcome)}</td><td>${r.ops.map((o) => `${esc(o.operation)} ${o.ms.toFixed(2)} ms${o.error ? ` (${esc(o.error)})` : ''}`).join(', ') || '—'}</td><td>${r.ops.reduce((n, o) => n + o.ms, 0).toFixed(2)} ms</td></tr>`)
+  .join('\n')}
+</tbody></table>
+<p class="hint">Every process's sess metrics, in the Prometheus text format: <a href="/metrics">/metrics</a>.</p>`);
   });
 
   app.use((req, res) => res.locals.page('Not found', '<p>There is nothing here. <a href="/">Home</a></p>', 404));
