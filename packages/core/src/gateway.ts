@@ -7,7 +7,7 @@ import { log } from './log.js';
 import { CallbackStoreAdapter } from './store.js';
 import { callEitherWay } from './callback.js';
 
-/** Names of the events the middleware emits (see docs/events.md). */
+/** Names of the events the middleware emits (see the core README's Events). */
 export type SessEventName = 'create' | 'load' | 'miss' | 'save' | 'touch' | 'destroy' | 'rotate' | 'storeError';
 
 /** Payload of every event. Ids appear only as a short hash (`idTag`). */

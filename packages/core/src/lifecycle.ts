@@ -89,7 +89,14 @@ interface RequestTrace {
   finished: boolean;
 }
 
-const runHere = (fn: () => void): void => fn();
+/**
+ * A function running its argument in the async context current when it was made. An AsyncResource's
+ * `runInAsyncScope`, not `AsyncResource.bind` (which builds a deprecation wrapper on every call).
+ */
+function inThisContext(): (fn: () => void) => void {
+  const resource = new AsyncResource('sess:request');
+  return (fn) => resource.runInAsyncScope(fn);
+}
 
 /** A request cookie-parser went through. */
 type CookieParsed = { signedCookies?: Record<string, unknown>; cookies?: Record<string, unknown> };
@@ -281,7 +288,7 @@ export class Lifecycle implements SessionController {
       return;
     }
     const ctx: RequestContext = { store: this.gw.storeName };
-    const outer = AsyncResource.bind(runHere);
+    const outer = inThisContext();
     const trace: RequestTrace = (this.trace = { ctx, outer, inner: outer, ending: false, begun: false, finished: false });
     const next = this.next;
     this.next = ((...args: unknown[]) => outer(() => (next as (...a: unknown[]) => void)(...args))) as NextFunction;
@@ -290,7 +297,7 @@ export class Lifecycle implements SessionController {
       if (!trace.ending) this.traceEnd(undefined);
     });
     requestChannel.start.runStores(ctx, () => {
-      trace.inner = AsyncResource.bind(runHere);
+      trace.inner = inThisContext();
       this.begin();
     });
     trace.begun = true;
