@@ -141,13 +141,11 @@ export class SessInstrumentation {
     store.subscribe(this.storeHandlers);
     const transformRequest = (ctx: RequestContext) => this.begin(ctx, 'request').context!;
     const transformStore = (ctx: StoreOperationContext) => this.begin(ctx, 'store').context!;
-    request.start.bindStore(this.active, transformRequest);
-    store.start.bindStore(this.active, transformStore);
-    this.boundStorage = contextManagerStorage();
-    if (this.boundStorage) {
-      request.start.bindStore(this.boundStorage, transformRequest);
-      store.start.bindStore(this.boundStorage, transformStore);
-    }
+    // The context manager's own storage when it is reachable (the Node SDK's): the session's spans are then the
+    // active context of the work under them. Otherwise a storage of ours, so they still nest among themselves.
+    this.boundStorage = contextManagerStorage() ?? this.active;
+    request.start.bindStore(this.boundStorage, transformRequest);
+    store.start.bindStore(this.boundStorage, transformStore);
     return this;
   }
 
@@ -159,8 +157,6 @@ export class SessInstrumentation {
     const store = tracingChannel<Context, StoreOperationContext>('sess:store');
     request.unsubscribe(this.requestHandlers);
     store.unsubscribe(this.storeHandlers);
-    request.start.unbindStore(this.active);
-    store.start.unbindStore(this.active);
     if (this.boundStorage) {
       request.start.unbindStore(this.boundStorage);
       store.start.unbindStore(this.boundStorage);
@@ -187,7 +183,7 @@ export class SessInstrumentation {
   private begin(ctx: RequestContext | StoreOperationContext, kind: 'request' | 'store'): Traced {
     let t = this.traced.get(ctx);
     if (t) return t;
-    const parent = this.active.getStore() ?? context.active();
+    const parent = (this.boundStorage === this.active ? this.active.getStore() : undefined) ?? context.active();
     t = { started: performance.now(), context: parent };
     if (kind === 'request' ? this.config.requestSpans : this.config.storeSpans) {
       t.span = kind === 'request' ? this.requestSpan(ctx as RequestContext, parent) : this.storeSpan(ctx as StoreOperationContext, parent);
