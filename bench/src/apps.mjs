@@ -6,13 +6,22 @@ import express from 'express';
 export async function buildApp(impl, variant = {}) {
   const common = { secret: 'bench secret', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
   let mw;
-  if (impl === 'express-session') {
+  if (impl === 'express-session' && variant.baseline === 'sess') {
+    // A variant measuring a sess feature against sess without it (the "es" column is then plain sess), or
+    // today's core against an earlier build of it (baselineCore: the path of that build's entry).
+    const core = variant.baselineCore ? (await import('node:module')).createRequire(import.meta.url)(variant.baselineCore()) : await import('@sess/core');
+    const { session, MemoryStore } = core;
+    const store = variant.makeSessStore ? await variant.makeSessStore() : new MemoryStore();
+    if (variant.baselineSetup) await variant.baselineSetup();
+    mw = session({ ...common, store });
+  } else if (impl === 'express-session') {
     const { default: expressSession } = await import('express-session');
     const store = variant.makeIncumbentStore ? await variant.makeIncumbentStore(expressSession) : new expressSession.MemoryStore();
     mw = expressSession({ ...common, store });
   } else {
     const { default: session, MemoryStore } = await import('@sess/core');
     const store = variant.makeSessStore ? await variant.makeSessStore() : new MemoryStore();
+    if (variant.sessSetup) await variant.sessSetup();
     mw = session({ ...common, ...(variant.sessOptions ?? {}), store });
   }
   const app = express();

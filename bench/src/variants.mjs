@@ -3,12 +3,35 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { baselineCore } from './baseline-core.mjs';
+
 const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`));
 
 const redisUrl = process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const mongoUrl = process.env.SESS_TEST_MONGO_URL ?? 'mongodb://127.0.0.1:27017/test';
 const mysqlUrl = process.env.SESS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const pgUrl = process.env.SESS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * An app already running OpenTelemetry (the Node SDK's context manager, a tracer provider with a span processor,
+ * a meter provider with a reader; spans and metrics kept in memory, no exporter I/O), with `instrumentSess()` or
+ * not: the "es" column of the -otel variants is the same app without it.
+ */
+async function otelApp({ instrument }) {
+  const { context } = await import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { MeterProvider, InMemoryMetricExporter, PeriodicExportingMetricReader, AggregationTemporality } = await import('@opentelemetry/sdk-metrics');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  setInterval(() => spans.reset(), 1000).unref(); // keep memory flat: finished spans are dropped every second
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 60_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  if (!instrument) return;
+  const { instrumentSess } = await import('@sess/opentelemetry');
+  instrumentSess({ tracerProvider, meterProvider });
+}
 
 export const variants = {
   get 'redis-touchAfter'() {
@@ -105,6 +128,34 @@ export const variants = {
   'memory-merge': {
     label: "MemoryStore, sess with concurrency: 'merge'",
     sessOptions: { concurrency: 'merge' },
+  },
+  // The cost of observability: sess with no subscriber (the "es" column) against sess with @sess/opentelemetry
+  // (a span per request and per store operation, through a tracer provider with a span processor, and every
+  // metric, through a meter provider with a reader). With no subscriber core only checks hasSubscribers.
+  'memory-otel': {
+    label: 'MemoryStore, an app running OpenTelemetry: sess not instrumented (es column) vs instrumentSess() (spans + metrics)',
+    baseline: 'sess',
+    baselineSetup: () => otelApp({ instrument: false }),
+    sessSetup: () => otelApp({ instrument: true }),
+  },
+  // The cost of the tracing channels with no subscriber: today's core (sess column) against core built from the
+  // last commit before them (es column; see baseline-core.mjs), same store, same options.
+  'memory-before-channels': {
+    label: 'MemoryStore: core before the tracing channels (es column) vs today, no subscriber',
+    baseline: 'sess',
+    baselineCore,
+  },
+  get 'redis-before-channels'() {
+    return { ...variants.redis, label: 'Redis: core before the tracing channels (es column) vs today, no subscriber', baseline: 'sess', baselineCore };
+  },
+  get 'redis-otel'() {
+    return {
+      ...variants.redis,
+      label: 'Redis, an app running OpenTelemetry: sess not instrumented (es column) vs instrumentSess()',
+      baseline: 'sess',
+      baselineSetup: () => otelApp({ instrument: false }),
+      sessSetup: () => otelApp({ instrument: true }),
+    };
   },
   'memory-lock': {
     label: "MemoryStore, sess with concurrency: 'lock'",

@@ -24,3 +24,16 @@ test('one short interleaved round produces a row per scenario with both implemen
     expect(row.ratioMin).toBeLessThanOrEqual(row.ratioMax);
   }
 }, 130_000);
+
+test('the observability variants run: today against core before the channels, and with @sess/opentelemetry', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'src', 'run.mjs'), '--variant', 'memory-before-channels,memory-otel', '--scenarios', 'read', '--duration', '1', '--rounds', '1', '--connections', '2', '--json'], {
+    encoding: 'utf8',
+    timeout: 170_000,
+    env: { ...process.env, SESS_BENCH_PINNED: '1' },
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.results.map((x: { variant: string }) => x.variant)).toEqual(['memory-before-channels', 'memory-otel']);
+  for (const row of out.results) expect(row.esRps > 0 && row.sessRps > 0).toBe(true);
+}, 180_000);
