@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { SessionRecord, SessionStore, StoreCapabilities } from '@sess/core';
+import { scanSessions } from '@sess/core';
+import type { SessionRecord, SessionStore, StoreCapabilities, StoredSession } from '@sess/core';
 import type { CaseContext, ConformanceCase } from './types.js';
 
 /** Comparable form of a record: what JSON would store, with key order ignored. */
@@ -308,6 +309,39 @@ export const cases: ConformanceCase[] = [
       assert.deepEqual(Object.keys(all).sort(), [...live].sort(), 'all() keys');
       for (const [i, sid] of live.entries()) assert.equal(all[sid]!.i, i, 'all() values');
       assert.equal(await t.store.length!(), 3, 'length()');
+    },
+  },
+  {
+    id: 'scan-live',
+    title: 'scan (or all) lists every live session once, with its data, user key and the expiry it was written with',
+    level: 'sess',
+    impact: 'sess export, sess migrate and MigratingStore miss sessions, copy expired ones, or give copies the wrong lifetime (users logged out early, or kept in too long).',
+    needs: ['enumerate'],
+    timeoutMs: expiryTimeout,
+    async run(t) {
+      const live = [t.id(), t.id(), t.id()];
+      const ctx = t.ctx();
+      for (const [i, sid] of live.entries()) await t.store.set(sid, t.record({ i }), { ...ctx, userKey: i === 0 ? 'u-scan' : null });
+      const life = shortLife(t);
+      const dying = t.id();
+      await t.store.set(dying, t.record({ i: 'dying' }, life), t.ctx(life));
+      await t.sleep(life + t.resolution + 300);
+      const seen = new Map<string, StoredSession>();
+      for await (const s of scanSessions(t.store, { batchSize: 2 })) {
+        assert.ok(!seen.has(s.id), `scan yielded ${s.id === dying ? 'a session' : 'one session'} twice`);
+        seen.set(s.id, s);
+      }
+      assert.ok(!seen.has(dying), 'scan yielded an expired session');
+      assert.deepEqual([...seen.keys()].sort(), [...live].sort(), 'scan did not yield exactly the live sessions');
+      for (const [i, sid] of live.entries()) {
+        const s = seen.get(sid)!;
+        assert.equal(s.record.i, i, 'scan yielded a record with other data');
+        if (s.expires !== null) {
+          const drift = Math.abs(s.expires - ctx.expires.getTime());
+          assert.ok(drift <= Math.max(1000, t.resolution) + 50, `scan reported an expiry ${drift} ms off the one the session was written with`);
+        }
+        if (i === 0 && t.store.capabilities.userIndex && typeof t.store.scan === 'function') assert.equal(s.userKey, 'u-scan', 'scan lost the user key (a copy would drop the session from its user\'s list)');
+      }
     },
   },
   {

@@ -27,6 +27,18 @@ export interface WriteContext {
   json?: string;
 }
 
+/** One live session as `scan()` yields it. */
+export interface StoredSession {
+  /** The session id (never log it). */
+  id: string;
+  /** The record, as `get()` returns it. */
+  record: SessionRecord;
+  /** The store's own expiry (ms since the epoch), which a copy must keep; `null` if the store keeps none. */
+  expires: number | null;
+  /** The user key the per-user index holds it under, if any. */
+  userKey?: string | null;
+}
+
 /** A patch of a session's top-level keys, applied atomically by stores with `atomicPatch`. */
 export interface SessionPatch {
   /** Keys to set, with their new values. */
@@ -127,6 +139,14 @@ export interface SessionStore {
   length?(): Promise<number>;
   /** Remove every session of this store's namespace. */
   clear?(): Promise<void>;
+  /**
+   * Every live session, one at a time, read in batches of about `batchSize` (constant memory however many
+   * there are): what `sess export`, `sess migrate` and `MigratingStore` read. Each with the store's own
+   * expiry. Sessions written while a scan runs may or may not be yielded; none is yielded twice.
+   */
+  scan?(opts?: { batchSize?: number }): AsyncIterable<StoredSession>;
+  /** Delete expired sessions now (stores whose backend does not expire them itself). Resolves how many, if known. */
+  prune?(): Promise<number | void> | number | void;
   /** Release every handle the store opened (not those it was given). */
   close?(): Promise<void>;
   /**

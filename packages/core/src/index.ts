@@ -44,6 +44,7 @@ export type {
   StoreCapabilities,
   WriteContext,
   SessionPatch,
+  StoredSession,
   SessionLock,
   UserSessionInfo,
   SyncStoreOps,
@@ -69,6 +70,8 @@ export type { Secret, VerifiedCookie } from './signature.js';
 export type { SessEvent, SessEventName, StoreOperationContext } from './gateway.js';
 export { storeChannel } from './gateway.js';
 export { requestChannel } from './lifecycle.js';
+export { MigratingStore, copySession, scanSessions } from './migrating.js';
+export type { MigratingStoreOptions, MigrationStage, CopyResult } from './migrating.js';
 export type { RequestContext, RequestOutcome } from './lifecycle.js';
 export { flash } from './flash.js';
 export type { FlashOptions, FlashFunction } from './flash.js';

@@ -5,6 +5,7 @@ import type {
   SessionPatch,
   SessionRecord,
   SessionStore,
+  StoredSession,
   StoreCapabilities,
   SyncStoreOps,
   UserSessionInfo,
@@ -340,6 +341,16 @@ class MemoryStoreClass extends Store implements SessionStore {
       this.remove(sid);
     }
     return n;
+  }
+
+  async *scan(): AsyncIterable<StoredSession> {
+    const now = this.now();
+    // A snapshot of the ids: sessions written meanwhile are not yielded, none is yielded twice.
+    for (const sid of [...this.sessions.keys()]) {
+      const e = this.sessions.get(sid);
+      if (!e || e.expiresAt <= now) continue;
+      yield { id: sid, record: parse(e), expires: e.expiresAt, userKey: e.userKey };
+    }
   }
 
   async ids(): Promise<string[]> {

@@ -12,6 +12,7 @@ import {
   type SessionPatch,
   type SessionRecord,
   type SessionStore,
+  type StoredSession,
   type StoreCapabilities,
   type UserSessionInfo,
   type WriteContext, acceptCallbacks
@@ -448,6 +449,39 @@ export class FileStore implements SessionStore {
       if (this.live(s)) out[sid] = s.record;
     });
     return out;
+  }
+
+  /**
+   * Every live session, the folder read as a stream (`opendir`) and `batchSize` files at a time (constant
+   * memory). A corrupt or partly written file is never yielded.
+   */
+  async *scan(opts: { batchSize?: number } = {}): AsyncIterable<StoredSession> {
+    const batchSize = Math.max(1, opts.batchSize ?? 256);
+    const dir = await fsp.opendir(this.dir);
+    let batch: string[] = [];
+    const flush = async (): Promise<StoredSession[]> => {
+      const found: StoredSession[] = [];
+      await eachLimit(batch, this.concurrency, async (sid) => {
+        const s = await this.current(sid).catch(() => null);
+        if (this.live(s)) found.push({ id: sid, record: s.record, expires: s.expiresAt, userKey: s.userKey });
+      });
+      batch = [];
+      return found;
+    };
+    for await (const entry of dir) {
+      const name = entry.name;
+      if (!entry.isFile() || !name.endsWith(EXTENSION) || name.startsWith('.')) continue;
+      const sid = name.slice(0, -EXTENSION.length);
+      if (!ID_PATTERN.test(sid)) continue;
+      batch.push(sid);
+      if (batch.length >= batchSize) yield* await flush();
+    }
+    if (batch.length) yield* await flush();
+  }
+
+  /** Remove expired session files now (the reaper's pass): resolves how many went. */
+  prune(): Promise<number> {
+    return this.reap();
   }
 
   async ids(): Promise<string[]> {

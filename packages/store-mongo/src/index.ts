@@ -16,6 +16,7 @@ import {
   type SessionPatch,
   type SessionRecord,
   type SessionStore,
+  type StoredSession,
   type StoreCapabilities,
   type UserSessionInfo,
   type WriteContext, acceptCallbacks
@@ -199,10 +200,11 @@ export class MongoStore implements SessionStore {
   }
 
   /** Delete expired documents now (acknowledged). The interval job calls this. */
-  async prune(): Promise<void> {
+  async prune(): Promise<number> {
     await this.init();
-    await this.col.deleteMany({ expires: { $lt: new Date() } }, this.writeOpts);
+    const r = await this.col.deleteMany({ expires: { $lt: new Date() } }, this.writeOpts);
     await this.locks.deleteMany({ expiresAt: { $lt: new Date() } }, this.writeOpts);
+    return r.deletedCount ?? 0;
   }
 
   private check(sid: unknown): string {
@@ -420,6 +422,26 @@ export class MongoStore implements SessionStore {
       }
     }
     return out;
+  }
+
+  /** Every live session, through a cursor read in batches of `batchSize` documents (constant memory). */
+  async *scan(opts: { batchSize?: number } = {}): AsyncIterable<StoredSession> {
+    await this.init();
+    const cursor = this.col.find(this.live(), { batchSize: opts.batchSize ?? 1000 });
+    try {
+      for await (const doc of cursor) {
+        let record: SessionRecord;
+        try {
+          record = this.decode(doc);
+        } catch {
+          continue; // not a session value
+        }
+        if (this.expired(record, doc)) continue;
+        yield { id: doc._id, record, expires: doc.expires instanceof Date ? doc.expires.getTime() : null, userKey: doc.sessUser ?? null };
+      }
+    } finally {
+      await cursor.close();
+    }
   }
 
   async ids(): Promise<string[]> {

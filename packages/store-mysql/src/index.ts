@@ -21,6 +21,7 @@ import {
   type SessionPatch,
   type SessionRecord,
   type SessionStore,
+  type StoredSession,
   type StoreCapabilities,
   type UserSessionInfo,
   type WriteContext, acceptCallbacks
@@ -194,9 +195,10 @@ export class MySQLStore implements SessionStore {
   }
 
   /** Delete expired rows (and index rows of sessions that are gone) now. The prune job calls this. */
-  async prune(): Promise<void> {
-    await this.run(this.sql.prune, [nowSeconds()]);
+  async prune(): Promise<number> {
+    const deleted = await this.run<mysql.ResultSetHeader>(this.sql.prune, [nowSeconds()]);
     if (await this.hasUserTable()) await this.run(this.sql.pruneUsers, []);
+    return deleted.affectedRows ?? 0;
   }
 
   /** Resolves once the table exists (created now unless `createDatabaseTable` is false). Operations wait for it by themselves. */
@@ -470,6 +472,27 @@ export class MySQLStore implements SessionStore {
       }
     }
     return out;
+  }
+
+  /** Every live session, in pages of `batchSize` rows by id (constant memory). */
+  async *scan(opts: { batchSize?: number } = {}): AsyncIterable<StoredSession> {
+    const limit = Math.max(1, Math.floor(opts.batchSize ?? 1000));
+    const text = `${this.sql.scan} LIMIT ${limit}`;
+    let after = '';
+    for (;;) {
+      const rows = await this.run<Row[]>(text, [nowSeconds(), after]);
+      for (const row of rows) {
+        let parsed: Parsed;
+        try {
+          parsed = this.parse(row.data, row.expires);
+        } catch {
+          continue; // not a session value
+        }
+        if (!cookieExpired(parsed.record)) yield { id: String(row.sid), record: parsed.record, expires: Number(row.expires) * 1000, userKey: parsed.userKey };
+      }
+      if (rows.length < limit) return;
+      after = String(rows[rows.length - 1]!.sid);
+    }
   }
 
   async ids(): Promise<string[]> {

@@ -39,6 +39,8 @@ export function statements(table: string, users: string, c: { id: string; expire
     // Compare-and-set: the write lands only if the stored JSON is still what was read.
     cas: `UPDATE ${table} SET ${c.expires} = ?, ${c.data} = ? WHERE ${c.id} = ? AND ${c.data} = ?`,
     all: `SELECT ${c.id} AS sid, ${c.data} AS data, ${c.expires} AS expires FROM ${table} WHERE ${c.expires} >= ?`,
+    // Keyset pagination by id (the LIMIT, a validated integer, is appended by the caller).
+    scan: `SELECT ${c.id} AS sid, ${c.data} AS data, ${c.expires} AS expires FROM ${table} WHERE ${c.expires} >= ? AND ${c.id} > ? ORDER BY ${c.id}`,
     length: `SELECT COUNT(*) AS n FROM ${table} WHERE ${c.expires} > ?`,
     clear: `DELETE FROM ${table}`,
     clearUsers: `DELETE FROM ${users}`,

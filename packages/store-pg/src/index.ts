@@ -19,6 +19,7 @@ import {
   type SessionPatch,
   type SessionRecord,
   type SessionStore,
+  type StoredSession,
   type StoreCapabilities,
   type UserSessionInfo,
   type WriteContext, acceptCallbacks
@@ -141,10 +142,11 @@ export class PgStore implements SessionStore {
   }
 
   /** Delete expired rows (and index rows of sessions that are gone) now. The prune job calls this. */
-  async prune(): Promise<void> {
-    await this.query(this.sql.prune, [nowSeconds()]);
+  async prune(): Promise<number> {
+    const deleted = await this.query(this.sql.prune, [nowSeconds()]);
     const { rows } = await this.pool.query<{ u: string | null }>('SELECT to_regclass($1::text) AS u', [this.userTable]);
     if (rows[0]?.u) await this.query(this.sql.pruneUsers, []);
+    return deleted.rowCount ?? 0;
   }
 
   /** Resolves once the tables exist (created now when `createTableIfMissing` is on). Operations wait for it by themselves. */
@@ -358,6 +360,32 @@ export class PgStore implements SessionStore {
       }
     }
     return out;
+  }
+
+  /** Every live session, in pages of `batchSize` rows by sid (constant memory). */
+  async *scan(opts: { batchSize?: number } = {}): AsyncIterable<StoredSession> {
+    const limit = opts.batchSize ?? 1000;
+    let after = '';
+    // The per-user index lives in its own table (connect-pg-simple's session table stays as it is).
+    const { rows: has } = await this.pool.query<{ u: string | null }>('SELECT to_regclass($1::text) AS u', [this.userTable]);
+    const text = has[0]?.u ? this.sql.scanIndexed : this.sql.scan;
+    for (;;) {
+      const { rows } = await this.query<{ sid: string; sess: unknown; expire_ms: string | number; user_key: string | null }>(text, [nowSeconds(), after, limit]);
+      for (const row of rows) {
+        let record: SessionRecord;
+        let userKey: string | null;
+        try {
+          record = decodeRecord(row.sess, 'PostgreSQL');
+          userKey = takeUserKey(record) ?? row.user_key;
+          withStoreExpiry(record, Number(row.expire_ms));
+        } catch {
+          continue; // not a session value
+        }
+        if (!cookieExpired(record)) yield { id: row.sid, record, expires: Number(row.expire_ms), userKey };
+      }
+      if (rows.length < limit) return;
+      after = rows[rows.length - 1]!.sid;
+    }
   }
 
   async ids(): Promise<string[]> {

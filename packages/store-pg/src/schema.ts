@@ -46,6 +46,9 @@ export function statements(table: string, users: string, pkey: string, expireInd
     touch: `UPDATE ${table} SET expire = to_timestamp($2) WHERE sid = $1 AND expire >= to_timestamp($3)`,
     patch: patchStatements(table, users),
     all: `SELECT sid, sess, ${expireMs} FROM ${table} WHERE expire >= to_timestamp($1)`,
+    // Keyset pagination by sid: constant memory, and no row yielded twice while others are written.
+    scan: `SELECT sid, sess, ${expireMs}, NULL AS user_key FROM ${table} WHERE sid > $2 AND expire >= to_timestamp($1) ORDER BY sid LIMIT $3`,
+    scanIndexed: `SELECT t.sid, t.sess, extract(epoch from t.expire::timestamptz) * 1000 AS expire_ms, u.user_key FROM ${table} AS t LEFT JOIN ${users} AS u ON u.sid = t.sid WHERE t.sid > $2 AND t.expire >= to_timestamp($1) ORDER BY t.sid LIMIT $3`,
     length: `SELECT count(*)::int AS n FROM ${table} WHERE expire > to_timestamp($1)`,
     clear: `DELETE FROM ${table}`,
     clearUsers: `DELETE FROM ${users}`,

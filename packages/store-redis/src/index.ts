@@ -18,6 +18,7 @@ import {
   type SessionPatch,
   type SessionRecord,
   type SessionStore,
+  type StoredSession,
   type StoreCapabilities,
   type UserSessionInfo,
   type WriteContext, acceptCallbacks
@@ -374,7 +375,7 @@ export class RedisStore implements SessionStore {
   }
 
   /** Every key matching `pattern`, over every master of a cluster. */
-  private async scan(pattern: string): Promise<string[]> {
+  private async scanKeys(pattern: string): Promise<string[]> {
     const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
     const keys = new Set<string>();
     for (const node of nodes) {
@@ -389,7 +390,7 @@ export class RedisStore implements SessionStore {
   }
 
   private sessionKeys(): Promise<string[]> {
-    return this.scan(escapeGlob(this.prefix) + '*');
+    return this.scanKeys(escapeGlob(this.prefix) + '*');
   }
 
   all(): Promise<Record<string, SessionRecord>>;
@@ -412,6 +413,46 @@ export class RedisStore implements SessionStore {
     return out;
   }
 
+  /**
+   * Every live session: SCAN over this prefix (every primary of a Cluster), then one pipeline of GET + PTTL per
+   * batch. Constant memory; a key written during the scan may or may not be yielded (SCAN's guarantee).
+   */
+  async *scan(opts: { batchSize?: number } = {}): AsyncIterable<StoredSession> {
+    const count = opts.batchSize ?? this.scanCount;
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    const pattern = escapeGlob(this.prefix) + '*';
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+        cursor = next;
+        const mine = keys.filter((k) => ID.test(k.slice(this.prefix.length)));
+        if (mine.length === 0) continue;
+        // The node's own pipeline: a Cluster node holds every key its SCAN returned.
+        const pipe = node.pipeline();
+        for (const k of mine) pipe.get(k).pttl(k);
+        const replies = (await pipe.exec()) ?? [];
+        const now = Date.now();
+        for (let i = 0; i < mine.length; i++) {
+          const key = mine[i]!;
+          const value = replies[2 * i]?.[1] as string | null;
+          const pttl = replies[2 * i + 1]?.[1] as number;
+          if (value === null || value === undefined || (pttl !== -1 && pttl <= 0)) continue;
+          let parsed: Parsed;
+          try {
+            parsed = this.parse(value);
+          } catch {
+            continue; // not a session value
+          }
+          const expires = pttl === -1 ? null : now + pttl;
+          withStoreExpiry(parsed.record, expires);
+          if (cookieExpired(parsed.record, now)) continue;
+          yield { id: key.slice(this.prefix.length), record: parsed.record, expires, userKey: parsed.userKey };
+        }
+      } while (cursor !== '0');
+    }
+  }
+
   async ids(): Promise<string[]> {
     return Object.keys(await this.all());
   }
@@ -430,8 +471,8 @@ export class RedisStore implements SessionStore {
   async clear(): Promise<void> {
     const keys = [
       ...(await this.sessionKeys()),
-      ...(await this.scan(escapeGlob(`sessidx:${this.prefix}`) + '*')),
-      ...(await this.scan(escapeGlob(`sesslock:${this.prefix}`) + '*')),
+      ...(await this.scanKeys(escapeGlob(`sessidx:${this.prefix}`) + '*')),
+      ...(await this.scanKeys(escapeGlob(`sesslock:${this.prefix}`) + '*')),
     ];
     for (const k of keys) await this.redis.del(k);
   }
