@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { SessError, callEitherWay, copySession, idTag, scanSessions, type CopyResult, type SessionRecord, type StoredSession } from '@sess/core';
-import { CliError, openStore, redact, type OpenedStore } from './stores.js';
+import { CliError, openStore, type OpenedStore } from './stores.js';
 
 export { CliError, openStore, openModule, redact } from './stores.js';
 export type { OpenedStore, OpenOptions } from './stores.js';
@@ -274,7 +274,7 @@ async function prune(spec: string | undefined, f: Flags, io: Io): Promise<number
   return withStore(spec, f, true, async (s) => {
     const raw = s.raw as unknown as Record<string, unknown>;
     let removed: number | null = null;
-    let how = '';
+    let how: string;
     if (s.label.startsWith('redis') || s.label.startsWith('rediss')) how = 'Redis expires sessions by itself (key TTLs): nothing to prune';
     else {
       const method = ['prune', 'pruneSessions', 'clearExpiredSessions', 'reap'].find((m) => typeof raw[m] === 'function');
