@@ -170,17 +170,28 @@ export class PgStore implements SessionStore {
     const { rows } = await this.pool.query<{ t: string | null; u: string | null }>(this.sql.exists, [this.table, this.userTable]);
     if (rows[0]?.t && rows[0]?.u) return;
     const client = await this.pool.connect();
+    const keys = lockKeys('create', this.table);
+    let locked = false;
     try {
+      // One creator at a time across processes: CREATE ... IF NOT EXISTS races on the catalog otherwise. A
+      // session-level lock, so the check below runs in a transaction of its own, started after the lock: one
+      // started before it would not see the tables another process created meanwhile (stale catalog cache),
+      // and creating again would take the tables' locks for the indexes and deadlock with that process's writes.
+      await client.query('SELECT pg_advisory_lock($1::int, $2::int)', keys);
+      locked = true;
+      const again = await client.query<{ t: string | null; u: string | null }>(this.sql.exists, [this.table, this.userTable]);
+      if (again.rows[0]?.t && again.rows[0]?.u) return;
       await client.query('BEGIN');
-      // One creator at a time across processes: CREATE ... IF NOT EXISTS races on the catalog otherwise.
-      await client.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', lockKeys('create', this.table));
-      if (this.schemaName !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schemaName, 'schemaName')}`);
-      for (const statement of this.sql.create) await client.query(statement);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      try {
+        if (this.schemaName !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schemaName, 'schemaName')}`);
+        for (const statement of this.sql.create) await client.query(statement);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
     } finally {
+      if (locked) await client.query('SELECT pg_advisory_unlock($1::int, $2::int)', keys).catch(() => undefined);
       client.release();
     }
   }

@@ -56,6 +56,18 @@ if (!svc.available) {
     return store;
   };
 
+  test('several processes creating the tables on first use, each writing at once: no write fails (no DDL deadlock)', async () => {
+    // Three app instances started together on a fresh database, each with its own pool, users logging in at once.
+    const tableName = `sess_first_use_${process.pid}`;
+    const instances = [0, 1, 2].map(() => new PgStore({ connectionString: urls.pg, tableName, createTableIfMissing: true, pruneSessionInterval: false }));
+    stores.push(...instances);
+    tables.push(instances[0]!.table, instances[0]!.userTable);
+    const writes = Array.from({ length: 60 }, (_, i) => instances[i % 3]!.set(`firstuse${String(i).padStart(24, '0')}`, rec({ i }), { ...ctx(), userKey: `u${i % 7}` }));
+    const results = await Promise.allSettled(writes);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason?.cause?.message ?? (r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(await instances[1]!.length()).toBe(60);
+  });
+
   test('a table name built to inject SQL is only ever a name', async () => {
     const evil = `x"; DROP TABLE "sessvictim"; --`;
     await pool.query('CREATE TABLE IF NOT EXISTS "sessvictim" (id int)');
