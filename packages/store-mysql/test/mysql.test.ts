@@ -69,6 +69,15 @@ if (!svc.available) {
   };
   const rows = async (sql: string, values: unknown[] = []) => (await pool.query<mysql.RowDataPacket[]>(sql, values))[0];
 
+  test('several processes creating the tables on first use, each writing at once: no write fails', async () => {
+    const tableName = `sess_first_use_${process.pid}`;
+    const instances = [0, 1, 2].map(() => make(tableName, { uri: urls.mysql, pool: undefined } as never));
+    const writes = Array.from({ length: 60 }, (_, i) => instances[i % 3]!.set(`firstuse${String(i).padStart(24, '0')}`, rec({ i }), { ...ctx(), userKey: `u${i % 7}` }));
+    const results = await Promise.allSettled(writes);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason?.cause?.message ?? (r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(await instances[1]!.length()).toBe(60);
+  });
+
   test('a table name built to inject SQL is only ever a name', async () => {
     await pool.query('CREATE TABLE IF NOT EXISTS `sessvictim` (id int)');
     tables.push('`sessvictim`');
