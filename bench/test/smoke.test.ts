@@ -37,3 +37,11 @@ test('the observability variants run: today against core before the channels, an
   expect(out.results.map((x: { variant: string }) => x.variant)).toEqual(['memory-before-channels', 'memory-otel']);
   for (const row of out.results) expect(row.esRps > 0 && row.sessRps > 0).toBe(true);
 }, 180_000);
+
+test('the sess command at scale runs end to end (count, export, import, migrate) and reports time and peak memory', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'src', 'operate.mjs'), '--sessions', '2000', '--json'], { encoding: 'utf8', timeout: 170_000 });
+  expect(r.status).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.results.map((x: { operation: string }) => x.operation)).toEqual(['count (Redis)', 'export (Redis -> file)', 'import (file -> PostgreSQL)', 'migrate --verify (PostgreSQL -> Redis)']);
+  for (const row of out.results) expect(row.seconds > 0 && row.peakRssMb > 0 && row.sessions === 2000).toBe(true);
+}, 180_000);

@@ -233,7 +233,8 @@ async function show(spec: string | undefined, ref: string | undefined, f: Flags,
       return 1;
     }
     const r = { ...row(x, f, Date.now()), cookie: x.record.cookie };
-    await write(io.stdout, f.json ? JSON.stringify(r) + '\n' : Object.entries(r).map(([k, v]) => `${k.padEnd(12)}${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') + '\n');
+    const human = { id: r.id, expires: r.expires ?? '-', left: remaining(r.remainingMs), user: r.userKey ?? '-', data: r.data, cookie: r.cookie };
+    await write(io.stdout, f.json ? JSON.stringify(r) + '\n' : Object.entries(human).map(([k, v]) => `${k.padEnd(9)}${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') + '\n');
     return 0;
   });
 }
@@ -505,6 +506,7 @@ export async function run(argv: string[], io: Io = { stdout: process.stdout, std
         throw new CliError(`unknown command "${command}": sess knows count, list, show, revoke, revoke-user, prune, export, import and migrate (sess --help)`, 2);
     }
   } catch (err) {
+    if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') return 0; // the reader went away (sess list | head)
     const e = err instanceof CliError ? err : new CliError(SessError.isInstance(err) ? `${err.message} [${err.code}]` : String((err as Error)?.message ?? err));
     await write(io.stderr, jsonWanted(argv) ? JSON.stringify({ error: e.message }) + '\n' : `sess: ${e.message}\n`);
     return e.exitCode;
@@ -515,6 +517,11 @@ const jsonWanted = (argv: string[]) => argv.includes('--json');
 
 /** The bin's entry: run, then exit with the code once output is flushed. */
 export function main(): void {
+  // Output piped into a command that stopped reading (sess list | head): done, quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   run(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

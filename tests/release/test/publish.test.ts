@@ -221,3 +221,42 @@ app.get('/', async (req, res) => {
   writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, esModuleInterop: true, skipLibCheck: false, types: ['node'] }, files: ['typed.ts'] }));
   run(process.execPath, [path.join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
 }, 600_000);
+
+test('the sess command from the published @sess/cli in that app: --help and every command, on the file store', () => {
+  const cli = published['@sess/cli']!;
+  expect(cli).toBeTruthy();
+  run('npm', ['install', '--no-audit', '--no-fund', '--registry', 'https://registry.npmjs.org/', `@sess/cli@${cli}`], app, { npm_config_userconfig: path.join(app, '.npmrc') });
+  expect(pkgJson(path.join(app, 'node_modules/@sess/cli')).version).toBe(cli);
+  const sess = (...args: string[]) => run('npx', ['--no-install', 'sess', ...args], app);
+  expect(sess('--help')).toMatch(/^sess \S+: operate the sessions of a store/);
+  expect(sess('--version').trim()).toBe(cli);
+
+  // Sessions written by the app (the file store, as the app above uses it), then every command on them.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-cli-app-'));
+  writeFileSync(
+    path.join(app, 'seed.cjs'),
+    `const { FileStore } = require('@sess/store-file');
+const store = new FileStore({ dir: ${JSON.stringify(dir)}, reapInterval: 0 });
+const expires = new Date(Date.now() + 3600000);
+(async () => {
+  for (const [i, user] of ['u1', 'u1', 'u2'].entries()) await store.set('release' + String(i).padStart(25, '0'), { cookie: { expires: expires.toISOString(), originalMaxAge: 3600000 }, user }, { expires, userKey: user });
+  await store.close();
+})();`,
+  );
+  run(process.execPath, ['seed.cjs'], app);
+  const url = `file://${dir}`;
+  expect(JSON.parse(sess('count', url, '--json')).count).toBe(3);
+  const tags = sess('list', url, '--json').trim().split('\n').map((l) => JSON.parse(l).id as string);
+  expect(tags).toHaveLength(3);
+  expect(JSON.parse(sess('show', url, tags[0]!, '--json')).data.user).toBe('[redacted]');
+  expect(JSON.parse(sess('revoke', url, tags[0]!, '--json')).revoked).toBe(1);
+  const file = path.join(dir, '..', `sess-release-${process.pid}.jsonl`);
+  sess('export', url, file);
+  expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
+  const copy = `file://${dir}-copy`;
+  expect(JSON.parse(sess('import', copy, file, '--json')).imported).toBe(2);
+  expect(JSON.parse(sess('migrate', '--from', url, '--to', `file://${dir}-moved`, '--verify', '--json'))).toMatchObject({ copied: 2, verified: 2, failed: 0 });
+  expect(JSON.parse(sess('revoke-user', copy, 'u1', '--json')).revoked).toBe(1);
+  expect(JSON.parse(sess('prune', copy, '--json')).pruned).toBe(0);
+  expect(JSON.parse(sess('count', copy, '--json')).count).toBe(1);
+}, 600_000);
