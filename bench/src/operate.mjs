@@ -3,7 +3,7 @@
 // connect-redis's layout, then `sess count`, `sess export` (Redis -> file), `sess import` (file -> PostgreSQL)
 // and `sess migrate --verify` (PostgreSQL -> Redis), each timed, with the command's peak memory (RSS).
 //   node src/operate.mjs [--sessions 1000000] [--json]
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

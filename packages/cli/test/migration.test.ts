@@ -167,9 +167,10 @@ if (!pgSvc.available || !redisSvc.available) {
           stats.loggedOut++;
           user.out = true;
           phases.push(`${phase} n=${user.n} via ${(turn - 1) % 3}`);
-        }
-        else if (r.body !== String(user.n + 1)) stats.wrong++, (user.n = Number(r.body));
-        else user.n++;
+        } else if (r.body !== String(user.n + 1)) {
+          stats.wrong++;
+          user.n = Number(r.body);
+        } else user.n++;
       }
     });
 
