@@ -182,6 +182,11 @@ describe('errors and input', () => {
     expect((await sess(['count'])).stderr).toMatch(/no store given/);
     expect((await sess(['migrate', '--from', 'file://./a'])).stderr).toMatch(/both stores are needed/);
     expect((await sess(['count', 'file://./x?dri=1'])).stderr).toMatch(/takes no option "dri"/);
+    const badUrl = await sess(['count', 'postgres://app:hunter2@db:notaport/app']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toMatch(/is not a valid URL/);
+    expect(badUrl.stderr).not.toContain('hunter2');
+    expect((await sess(['count', 'sessions'])).stderr).toMatch(/is not a store URL/);
   });
 
   test('an unreachable server, without its password in the message', async () => {
