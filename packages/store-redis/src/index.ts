@@ -6,6 +6,7 @@ import {
   ConfigError,
   INCUMBENT_OPTION_HINTS,
   InvalidSessionIdError,
+  StoreError,
   cookieExpired,
   withStoreExpiry,
   decodeRecord,
@@ -45,6 +46,15 @@ export interface RedisStoreOptions {
    * socket the application may use too. Not for a Cluster: use ioredis's `enableAutoPipelining` there.
    */
   batchWrites?: boolean;
+  /**
+   * Opt-in durability across a failover: after each write (set, touch, patch, destroy, destroyUser) wait with
+   * Redis `WAIT` until this many replicas have it, for at most `timeoutMs` (default 500). Fewer in time: the
+   * write fails with a StoreError, so it is never acknowledged to the user (with session()'s
+   * `saveBeforeSend: true` the request gets the error instead of a success). Redis replicates
+   * asynchronously: without it a write acknowledged just before the primary dies can be lost when a replica is
+   * promoted (docs/reliability.md measures both). Costs one round trip per write.
+   */
+  waitReplicas?: number | { replicas: number; timeoutMs?: number };
 }
 
 const ID = /^[A-Za-z0-9_-]{1,255}$/;
@@ -75,6 +85,8 @@ export class RedisStore implements SessionStore {
   readonly client: Redis | Cluster;
   /** The key prefix. */
   readonly prefix: string;
+  /** `waitReplicas`, resolved. */
+  private waitFor: { replicas: number; timeoutMs: number } | undefined;
   private readonly owned: boolean;
   private readonly scanCount: number;
   private readonly batchWrites: boolean;
@@ -89,7 +101,16 @@ export class RedisStore implements SessionStore {
       disableTouch: INCUMBENT_OPTION_HINTS.disableTouch,
       disableTTL: INCUMBENT_OPTION_HINTS.disableTTL,
       serializer: INCUMBENT_OPTION_HINTS.serializer,
-    }, { known: ['client', 'url', 'prefix', 'scanCount', 'commandTimeout', 'batchWrites'] });
+    }, { known: ['client', 'url', 'prefix', 'scanCount', 'commandTimeout', 'batchWrites', 'waitReplicas'] });
+    const wait = options.waitReplicas;
+    if (wait !== undefined) {
+      const replicas = typeof wait === 'number' ? wait : wait?.replicas;
+      const timeoutMs = typeof wait === 'number' ? 500 : (wait?.timeoutMs ?? 500);
+      if (!Number.isInteger(replicas) || (replicas as number) < 1 || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+        throw new ConfigError('RedisStore waitReplicas must be a number of replicas (at least 1), or { replicas, timeoutMs }: new RedisStore({ waitReplicas: { replicas: 1, timeoutMs: 500 } })');
+      }
+      this.waitFor = { replicas: replicas as number, timeoutMs };
+    }
     if (options.client && options.url) throw new ConfigError('RedisStore takes a client or a url, not both');
     if (options.batchWrites !== undefined && typeof options.batchWrites !== 'boolean') {
       throw new ConfigError('RedisStore batchWrites must be true or false');
@@ -169,6 +190,26 @@ export class RedisStore implements SessionStore {
     return `sessidx:${this.prefix}user:${userKey}`;
   }
 
+  /**
+   * With `waitReplicas`: wait until enough replicas have this connection's writes so far (WAIT), on the node
+   * holding `key` for a Cluster; a StoreError when fewer have them in time.
+   */
+  private async replicated(key: string, operation: string): Promise<void> {
+    const w = this.waitFor;
+    if (!w) return;
+    let acked: number;
+    if (this.client instanceof Cluster) {
+      // A pipeline goes to the node serving its key's slot, over the connection the write used.
+      const replies = await this.client.pipeline().exists(key).wait(w.replicas, w.timeoutMs).exec();
+      const [err, n] = replies?.[1] ?? [new Error('no reply to WAIT'), 0];
+      if (err) throw err;
+      acked = Number(n);
+    } else acked = await this.client.wait(w.replicas, w.timeoutMs);
+    if (acked < w.replicas) {
+      throw new StoreError(operation, `Redis ${operation}: the write reached ${acked} of ${w.replicas} replica${w.replicas === 1 ? '' : 's'} within ${w.timeoutMs} ms (waitReplicas): not acknowledged`);
+    }
+  }
+
   private lockKey(sid: string): string {
     this.key(sid);
     return `sesslock:${this.prefix}${sid}`;
@@ -225,6 +266,7 @@ export class RedisStore implements SessionStore {
       const value = recordJson(record, ctx.json); // throws (BigInt, cycles) before any write
       if (ttl <= 0) await this.redis.del(key);
       else await this.redis.set(key, value, 'EX', ttl);
+      await this.replicated(key, 'set');
       return;
     }
     const userKey = ctx.userKey;
@@ -240,20 +282,25 @@ export class RedisStore implements SessionStore {
       }
     }
     await this.reindex(sid, before, ttl <= 0 ? null : userKey, ctx.expires.getTime());
+    await this.replicated(key, 'set');
   }
 
   destroy(sid: string): Promise<void>;
   /** express-session's callback form (added by acceptCallbacks). */
   destroy(sid: string, cb: Callback): void;
   async destroy(sid: string): Promise<void> {
-    const old = await this.redis.getdel(this.key(sid));
-    if (old === null) return;
-    try {
-      const { userKey } = this.parse(old);
-      if (userKey !== null) await this.redis.zrem(this.indexKey(userKey), sid);
-    } catch {
-      // a corrupt value is gone either way
+    const key = this.key(sid);
+    const old = await this.redis.getdel(key);
+    if (old !== null) {
+      try {
+        const { userKey } = this.parse(old);
+        if (userKey !== null) await this.redis.zrem(this.indexKey(userKey), sid);
+      } catch {
+        // a corrupt value is gone either way
+      }
     }
+    // A logout must survive a failover too: a destroy lost there would bring the session back.
+    await this.replicated(key, 'destroy');
   }
 
   /** Compare-and-set loop: read, compute the new value, write only if nobody wrote meanwhile. */
@@ -294,10 +341,12 @@ export class RedisStore implements SessionStore {
         const userKey = value === null ? null : this.safeUser(value);
         if (userKey !== null) await this.reindex(sid, userKey, userKey, ctx.expires.getTime());
       }
+      await this.replicated(key, 'touch');
       return;
     }
     const prev = await this.update(sid, (cur) => ({ value: recordJson({ ...cur.record, cookie: record.cookie }, undefined, cur.userKey), ttl }));
     if (prev?.userKey) await this.reindex(sid, prev.userKey, prev.userKey, ctx.expires.getTime());
+    await this.replicated(key, 'touch');
   }
 
   private safeUser(value: string): string | null {
@@ -322,6 +371,7 @@ export class RedisStore implements SessionStore {
     });
     if (!prev) return false;
     if (prev.userKey !== null || userKey !== null) await this.reindex(sid, prev.userKey, ttl > 0 ? userKey : null, ctx.expires.getTime());
+    await this.replicated(this.key(sid), 'patch');
     return true;
   }
 
