@@ -55,6 +55,46 @@ const sidOf = (jar: string) => {
   return v.slice(2, v.lastIndexOf('.'));
 };
 
+/** An express-session store recording, on each get and set, the store `als` holds in that call's context. */
+function watchingStore(als: AsyncLocalStorage<string>, seen: Array<string | undefined>): Store {
+  class Watching extends Store {
+    private readonly m = new Map<string, string>();
+    get(sid: string, cb: (e: null, v?: unknown) => void) {
+      seen.push(als.getStore());
+      setImmediate(() => cb(null, this.m.has(sid) ? JSON.parse(this.m.get(sid)!) : undefined));
+    }
+    set(sid: string, s: unknown, cb: () => void) {
+      seen.push(als.getStore());
+      this.m.set(sid, JSON.stringify(s));
+      setImmediate(cb);
+    }
+    destroy(sid: string, cb: () => void) {
+      this.m.delete(sid);
+      cb();
+    }
+  }
+  return new Watching();
+}
+
+/** An express-session store whose get fails (named BrokenStore, as traces show it). */
+function brokenStore(): Store {
+  class BrokenStore extends Store {
+    get(_sid: string, cb: (err: Error) => void) {
+      setImmediate(() => cb(new Error('boom')));
+    }
+    set(_sid: string, _s: unknown, cb: () => void) {
+      cb();
+    }
+    destroy(_sid: string, cb: () => void) {
+      cb();
+    }
+  }
+  return new BrokenStore();
+}
+
+/** A validly signed cookie for an id no store has. */
+const SIGNED_UNKNOWN = 'connect.sid=' + encodeURIComponent('s:' + require('cookie-signature').sign('abcdefghij', 's'));
+
 describe('sess:store', () => {
   test('every operation: start, end, asyncStart, asyncEnd, with its operation, store and id tag, never the id', async () => {
     const events = record();
@@ -82,19 +122,8 @@ describe('sess:store', () => {
 
   test('a failed operation publishes error with the typed error, and the store is named through the adapter', async () => {
     const events = record();
-    class BrokenStore extends Store {
-      get(_sid: string, cb: (err: Error) => void) {
-        setImmediate(() => cb(new Error('boom')));
-      }
-      set(_sid: string, _s: unknown, cb: () => void) {
-        cb();
-      }
-      destroy(_sid: string, cb: () => void) {
-        cb();
-      }
-    }
-    const c = await app(new BrokenStore());
-    const r = await c.get('/me', { cookie: 'connect.sid=' + encodeURIComponent('s:' + require('cookie-signature').sign('abcdefghij', 's')) });
+    const c = await app(brokenStore());
+    const r = await c.get('/me', { cookie: SIGNED_UNKNOWN });
     expect(r.status).toBe(503);
     expect(events.map(([e, ctx]) => `${e}:${ctx.operation}`)).toEqual(['start:get', 'end:get', 'error:get', 'asyncStart:get', 'asyncEnd:get']);
     const failed = events.find(([e]) => e === 'error')![1];
@@ -108,23 +137,7 @@ describe('sess:store', () => {
     channel.start.bindStore(als, (ctx) => `span:${ctx.operation}`);
     closers.push(() => void channel.start.unbindStore(als));
     const seen: Array<string | undefined> = [];
-    class Watching extends Store {
-      private readonly m = new Map<string, string>();
-      get(sid: string, cb: (e: null, v?: unknown) => void) {
-        seen.push(als.getStore());
-        setImmediate(() => cb(null, this.m.has(sid) ? JSON.parse(this.m.get(sid)!) : undefined));
-      }
-      set(sid: string, s: unknown, cb: () => void) {
-        seen.push(als.getStore());
-        this.m.set(sid, JSON.stringify(s));
-        setImmediate(cb);
-      }
-      destroy(sid: string, cb: () => void) {
-        this.m.delete(sid);
-        cb();
-      }
-    }
-    const c = await app(new Watching());
+    const c = await app(watchingStore(als, seen));
     await c.get('/login');
     await c.get('/me');
     expect(seen).toEqual(['span:set', 'span:get']);
@@ -211,21 +224,10 @@ describe('sess:request', () => {
   });
 
   test('failed: the store error on load, with the typed error, whether or not the request goes on', async () => {
-    class BrokenStore extends Store {
-      get(_sid: string, cb: (err: Error) => void) {
-        setImmediate(() => cb(new Error('boom')));
-      }
-      set(_sid: string, _s: unknown, cb: () => void) {
-        cb();
-      }
-      destroy(_sid: string, cb: () => void) {
-        cb();
-      }
-    }
-    const cookie = 'connect.sid=' + encodeURIComponent('s:' + require('cookie-signature').sign('abcdefghij', 's'));
+    const cookie = SIGNED_UNKNOWN;
     for (const onStoreError of ['fail', 'continue']) {
       const events = recordRequests();
-      const { c } = await outcomeApp(new BrokenStore(), { onStoreError });
+      const { c } = await outcomeApp(brokenStore(), { onStoreError });
       const r = await c.get('/me', { cookie });
       expect(r.status).toBe(onStoreError === 'fail' ? 503 : 200);
       expect(events.map(([e]) => e)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
@@ -266,24 +268,8 @@ describe('sess:request', () => {
     closers.push(() => void channel.start.unbindStore(als));
     const inStore: Array<string | undefined> = [];
     const inHandler: Array<string | undefined> = [];
-    class Watching extends Store {
-      private readonly m = new Map<string, string>();
-      get(sid: string, cb: (e: null, v?: unknown) => void) {
-        inStore.push(als.getStore());
-        setImmediate(() => cb(null, this.m.has(sid) ? JSON.parse(this.m.get(sid)!) : undefined));
-      }
-      set(sid: string, s: unknown, cb: () => void) {
-        inStore.push(als.getStore());
-        this.m.set(sid, JSON.stringify(s));
-        setImmediate(cb);
-      }
-      destroy(sid: string, cb: () => void) {
-        this.m.delete(sid);
-        cb();
-      }
-    }
     const a = express();
-    a.use(session({ secret: 's', resave: false, saveUninitialized: false, store: new Watching() as never }));
+    a.use(session({ secret: 's', resave: false, saveUninitialized: false, store: watchingStore(als, inStore) as never }));
     a.get('/count', (req, res) => {
       inHandler.push(als.getStore());
       const s = req.session as unknown as { n?: number };
