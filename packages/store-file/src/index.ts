@@ -26,7 +26,7 @@ export interface FileStoreOptions {
   dir?: string;
   /** session-file-store's name for `dir`, accepted as is. */
   path?: string;
-  /** fsync each file before it is renamed into place (durable across power loss, slower). Default false. */
+  /** fsync each file before it is renamed into place, and the folder after (durable across power loss, slower). Default false. */
   fsync?: boolean;
   /**
    * Lifetime in seconds of sessions written by session-file-store without a cookie maxAge (its `ttl`
@@ -206,6 +206,15 @@ export class FileStore implements SessionStore {
   }
 
   /** Write atomically: temporary file in the same folder, optional fsync, rename into place. */
+  private async syncDir(): Promise<void> {
+    const dir = await fsp.open(this.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
   private async writeFile(file: string, json: string): Promise<void> {
     const tmp = path.join(this.dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
@@ -217,6 +226,8 @@ export class FileStore implements SessionStore {
         await handle.close();
       }
       await fsp.rename(tmp, file);
+      // The rename is durable only once the folder's entry is on disk too.
+      if (this.fsync) await this.syncDir();
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       throw err;
