@@ -1,0 +1,138 @@
+/**
+ * Servers of the fault scenarios' own, on free ports with their data in a temporary folder, so a restart never
+ * touches the servers the rest of the tests share: PostgreSQL (initdb as the postgres user), MariaDB
+ * (mariadb-install-db), and FerretDB (the build scripts/services.sh makes).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface OwnServer {
+  url: string;
+  /** Stop it the way an operator restarts it (fast shutdown), and start it again; resolves when it is up. */
+  restart(): Promise<{ downMs: number }>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+async function answers(port: number, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing answers on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const exitOf = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
+
+function pgBin(name: string): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const v = readdirSync(base).sort().pop();
+  const bin = v && path.join(base, v, 'bin', name);
+  return bin && existsSync(bin) ? bin : undefined;
+}
+
+export const can = {
+  pg: () => pgBin('pg_ctl') !== undefined && process.getuid?.() === 0,
+  mariadb: () => existsSync('/usr/sbin/mariadbd') && existsSync('/usr/bin/mariadb-install-db'),
+  ferretdb: () => existsSync(path.join(__dirname, '..', '..', '..', '.cache', 'ferretdb', 'ferretdb')),
+};
+
+/** A PostgreSQL of our own: initdb (trust auth), pg_ctl start; restart is pg_ctl restart -m fast. */
+export async function ownPostgres(): Promise<OwnServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-pg-'));
+  chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
+  const port = await freePort();
+  const asPostgres = (bin: string, args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'pipe' });
+  asPostgres(pgBin('initdb')!, ['-D', path.join(dir, 'data'), '-A', 'trust', '-U', 'postgres']);
+  const ctl = (...args: string[]) => asPostgres(pgBin('pg_ctl')!, ['-D', path.join(dir, 'data'), '-l', path.join(dir, 'log'), '-w', ...args]);
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on`;
+  ctl('-o', opts, 'start');
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async restart() {
+      const t = Date.now();
+      ctl('-m', 'fast', '-o', opts, 'restart');
+      await answers(port);
+      return { downMs: Date.now() - t };
+    },
+    async stop() {
+      try {
+        ctl('-m', 'immediate', 'stop');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** A MariaDB of our own: mariadb-install-db, mariadbd; restart is SIGTERM (a clean, fast shutdown) and start. */
+export async function ownMariaDb(): Promise<OwnServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-maria-'));
+  const port = await freePort();
+  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'pipe' });
+  const args = ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'sock')}`, `--pid-file=${path.join(dir, 'pid')}`, '--user=root', '--innodb-flush-log-at-trx-commit=1', `--log-error=${path.join(dir, 'err.log')}`];
+  let proc = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
+  await answers(port);
+  execFileSync('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-e', 'CREATE DATABASE IF NOT EXISTS test'], { stdio: 'pipe' });
+  return {
+    url: `mysql://root@127.0.0.1:${port}/test`,
+    async restart() {
+      const t = Date.now();
+      proc.kill('SIGTERM');
+      await exitOf(proc);
+      proc = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
+      await answers(port);
+      return { downMs: Date.now() - t };
+    },
+    async stop() {
+      proc.kill('SIGKILL');
+      await exitOf(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A FerretDB of our own (the build scripts/services.sh makes), its data in a folder; restart is SIGTERM and start. */
+export async function ownFerretDb(): Promise<OwnServer> {
+  const bin = path.join(__dirname, '..', '..', '..', '.cache', 'ferretdb', 'ferretdb');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-ferret-'));
+  const port = await freePort();
+  const start = () => spawn(bin, ['-listen', `127.0.0.1:${port}`, '-dir', dir], { stdio: 'ignore' });
+  let proc = start();
+  await answers(port);
+  return {
+    url: `mongodb://127.0.0.1:${port}/test`,
+    async restart() {
+      const t = Date.now();
+      proc.kill('SIGTERM');
+      await exitOf(proc);
+      proc = start();
+      await answers(port);
+      return { downMs: Date.now() - t };
+    },
+    async stop() {
+      proc.kill('SIGKILL');
+      await exitOf(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
