@@ -47,7 +47,7 @@ export interface RedisStoreOptions {
    */
   batchWrites?: boolean;
   /**
-   * Opt-in durability across a failover: after each write (set, touch, patch, destroy, destroyUser) wait with
+   * Opt-in durability across a failover: after each write (set, touch, patch, destroy, destroyUser) and lock, wait with
    * Redis `WAIT` until this many replicas have it, for at most `timeoutMs` (default 500). Fewer in time: the
    * write fails with a StoreError, so it is never acknowledged to the user (with session()'s
    * `saveBeforeSend: true` the request gets the error instead of a success). Redis replicates
@@ -380,6 +380,15 @@ export class RedisStore implements SessionStore {
     const key = this.lockKey(sid);
     const token = randomBytes(16).toString('hex');
     await pollLock(async () => (await this.redis.set(key, token, 'PX', Math.max(1, Math.round(opts.ttlMs)), 'NX')) === 'OK', opts.waitMs);
+    if (this.waitFor) {
+      // A lock only the dying primary knew of would let a second holder in after a failover.
+      try {
+        await this.replicated(key, 'lock');
+      } catch (err) {
+        await this.script(RELEASE_SCRIPT, [key], [token]).catch(() => undefined);
+        throw err;
+      }
+    }
     let released = false;
     return {
       release: async () => {

@@ -136,3 +136,53 @@ export async function ownFerretDb(): Promise<OwnServer> {
     },
   };
 }
+
+/** A Redis primary with two replicas and three Sentinels of our own; `failover()` SIGKILLs the primary. */
+export async function ownSentinel(name: string): Promise<{ url: string; failover(): Promise<{ promotedMs: number }>; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-sentinel-'));
+  const procs: ChildProcess[] = [];
+  const redis = (port: number, ...extra: string[]) => {
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+    procs.push(p);
+    return p;
+  };
+  const primaryPort = await freePort();
+  const primary = redis(primaryPort);
+  await answers(primaryPort);
+  const replicaPorts = [await freePort(), await freePort()];
+  for (const p of replicaPorts) redis(p, '--replicaof', '127.0.0.1', String(primaryPort));
+  const sentinelPorts = [await freePort(), await freePort(), await freePort()];
+  for (const [i, p] of sentinelPorts.entries()) {
+    const conf = path.join(dir, `sentinel-${i}.conf`);
+    require('node:fs').writeFileSync(conf, `port ${p}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${primaryPort} 2\nsentinel down-after-milliseconds ${name} 1000\nsentinel failover-timeout ${name} 5000\nsentinel parallel-syncs ${name} 2\n`);
+    const s = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    procs.push(s);
+  }
+  for (const p of [...replicaPorts, ...sentinelPorts]) await answers(p);
+  const ask = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+  // Both replicas in sync, and every Sentinel knows both of them and the others.
+  for (let i = 0; i < 200; i++) {
+    const synced = replicaPorts.every((p) => ask(p, 'info', 'replication').includes('master_link_status:up'));
+    const known = sentinelPorts.every((p) => ask(p, 'sentinel', 'replicas', name).split('\n').filter((l) => l === 'ip').length === 2 && Number(ask(p, 'sentinel', 'master', name).split('\n').at(ask(p, 'sentinel', 'master', name).split('\n').indexOf('num-other-sentinels') + 1)) === 2);
+    if (synced && known) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: `${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}#${name}`,
+    async failover() {
+      const t = Date.now();
+      primary.kill('SIGKILL');
+      for (;;) {
+        const addr = ask(sentinelPorts[0]!, 'sentinel', 'get-master-addr-by-name', name).split('\n')[1];
+        if (addr && Number(addr) !== primaryPort) return { promotedMs: Date.now() - t };
+        if (Date.now() - t > 30_000) throw new Error('no replica was promoted within 30 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+      await Promise.all(procs.map(exitOf));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Redis Sentinel failover under traffic (a primary, two replicas and three Sentinels of our own): the primary is
+ * killed and a replica promoted. Counts acknowledged writes lost without `waitReplicas` (Redis replicates
+ * asynchronously) and asserts none with it; the apps recover by themselves, no logout is undone.
+ */
+import { expect, test } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { startApps, sleep, traffic } from './harness';
+import { ownSentinel } from './servers';
+
+const STORE_TIMEOUT = 2000;
+const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
+
+if (!hasRedis) {
+  if (process.env.CI === 'true') test('redis-server must be installed under CI', () => { throw new Error('redis-server not found'); });
+  else test.skip('[skipped: no redis-server] Sentinel failover under traffic', () => undefined);
+} else {
+  for (const wait of [0, 1]) {
+    test(`Sentinel failover under traffic, ${wait ? 'waitReplicas: 1' : 'without waitReplicas'}: the apps recover by themselves${wait ? ', 0 acknowledged writes lost' : ''}`, async () => {
+      const sentinel = await ownSentinel(`faults${wait}`);
+      const apps = await startApps({ SESS_FAULT_STORE: 'redis-sentinel', SESS_FAULT_URL: sentinel.url, SESS_FAULT_NS: `sentinel_${process.pid}`, SESS_FAULT_STORE_TIMEOUT: String(STORE_TIMEOUT), SESS_FAULT_WAIT_REPLICAS: String(wait) });
+      try {
+        const load = traffic(apps.url);
+        await sleep(2500);
+        load.mark();
+        const { promotedMs } = await sentinel.failover();
+        await sleep(6000);
+        const r = await load.stop();
+        const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
+        console.log(`Redis Sentinel failover (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): replica promoted after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
+        if (wait) expect(r.lostWrites).toBe(0);
+        expect(r.resurrected).toBe(0);
+        expect(r.longestMs).toBeLessThan(STORE_TIMEOUT + 1500);
+        expect(r.failed['0'] ?? 0).toBe(0);
+        expect(r.acknowledgedWrites).toBeGreaterThan(100);
+        expect(r.outageMs).toBeLessThan(promotedMs + 6000);
+      } finally {
+        await apps.stop();
+        await sentinel.stop();
+      }
+    }, 120_000);
+  }
+}
