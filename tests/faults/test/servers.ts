@@ -186,3 +186,42 @@ export async function ownSentinel(name: string): Promise<{ url: string; failover
     },
   };
 }
+
+/** A Redis Cluster of our own: 3 primaries, each with `replicas` replicas; `failover()` SIGKILLs a primary. */
+export async function ownCluster(replicas = 2): Promise<{ url: string; failover(): Promise<{ promotedMs: number }>; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-cluster-'));
+  const ports: number[] = [];
+  for (let i = 0; i < 3 * (1 + replicas); i++) ports.push(await freePort());
+  const procs = new Map<number, ChildProcess>();
+  for (const port of ports) {
+    procs.set(port, spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000'], { stdio: 'ignore' }));
+  }
+  for (const p of ports) await answers(p);
+  execFileSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { stdio: 'pipe' });
+  const ask = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+  const healthy = (alive: number[]) => alive.every((p) => ask(p, 'cluster', 'info').includes('cluster_state:ok'));
+  const replicasSynced = () => ports.every((p) => !ask(p, 'info', 'replication').includes('role:slave') || ask(p, 'info', 'replication').includes('master_link_status:up'));
+  for (let i = 0; i < 300 && !(healthy(ports) && replicasSynced()); i++) await new Promise((r) => setTimeout(r, 100));
+  return {
+    url: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    async failover() {
+      const victim = ports.find((p) => ask(p, 'info', 'replication').includes('role:master'))!;
+      const id = ask(victim, 'cluster', 'myid');
+      const t = Date.now();
+      procs.get(victim)!.kill('SIGKILL');
+      const alive = ports.filter((p) => p !== victim);
+      // Promoted: the cluster marked the dead primary failed (not just suspected) and serves every slot again.
+      const failedOver = () => alive.every((p) => ask(p, 'cluster', 'nodes').split('\n').some((l) => l.startsWith(id) && / fail[ ,]|,fail /.test(l + ' ') && !l.includes('fail?'))) && healthy(alive);
+      for (;;) {
+        if (failedOver()) return { promotedMs: Date.now() - t };
+        if (Date.now() - t > 30_000) throw new Error('the cluster did not recover within 30 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      for (const p of procs.values()) if (p.exitCode === null) p.kill('SIGKILL');
+      await Promise.all([...procs.values()].map(exitOf));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

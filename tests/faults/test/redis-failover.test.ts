@@ -1,12 +1,12 @@
 /**
- * Redis Sentinel failover under traffic (a primary, two replicas and three Sentinels of our own): the primary is
- * killed and a replica promoted. Counts acknowledged writes lost without `waitReplicas` (Redis replicates
+ * Redis failover under traffic: Sentinel (a primary, two replicas and three Sentinels of our own), the primary
+ * killed and a replica promoted; and Cluster (3 primaries with 2 replicas each), a primary killed. Counts acknowledged writes lost without `waitReplicas` (Redis replicates
  * asynchronously) and asserts none with it; the apps recover by themselves, no logout is undone.
  */
 import { expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { startApps, sleep, traffic } from './harness';
-import { ownSentinel } from './servers';
+import { ownCluster, ownSentinel } from './servers';
 
 const STORE_TIMEOUT = 2000;
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -37,6 +37,32 @@ if (!hasRedis) {
       } finally {
         await apps.stop();
         await sentinel.stop();
+      }
+    }, 120_000);
+  }
+
+  for (const wait of [0, 1]) {
+    test(`Redis Cluster (3 primaries, 2 replicas each) losing a primary under traffic, ${wait ? 'waitReplicas: 1' : 'without waitReplicas'}: the apps recover by themselves${wait ? ', 0 acknowledged writes lost' : ''}`, async () => {
+      const cluster = await ownCluster(2);
+      const apps = await startApps({ SESS_FAULT_STORE: 'redis-cluster', SESS_FAULT_URL: cluster.url, SESS_FAULT_NS: `cluster_${process.pid}`, SESS_FAULT_STORE_TIMEOUT: String(STORE_TIMEOUT), SESS_FAULT_WAIT_REPLICAS: String(wait) });
+      try {
+        const load = traffic(apps.url);
+        await sleep(2500);
+        load.mark();
+        const { promotedMs } = await cluster.failover();
+        await sleep(6000);
+        const r = await load.stop();
+        const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
+        console.log(`Redis Cluster primary killed (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): cluster ok again after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
+        if (wait) expect(r.lostWrites).toBe(0);
+        expect(r.resurrected).toBe(0);
+        expect(r.longestMs).toBeLessThan(STORE_TIMEOUT + 1500);
+        expect(r.failed['0'] ?? 0).toBe(0);
+        expect(r.acknowledgedWrites).toBeGreaterThan(100);
+        expect(r.outageMs).toBeLessThan(promotedMs + 6000);
+      } finally {
+        await apps.stop();
+        await cluster.stop();
       }
     }, 120_000);
   }
