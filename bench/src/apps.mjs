@@ -11,7 +11,8 @@ export async function buildApp(impl, variant = {}) {
     // today's core against an earlier build of it (baselineCore: the path of that build's entry).
     const core = variant.baselineCore ? (await import('node:module')).createRequire(import.meta.url)(variant.baselineCore()) : await import('@sess/core');
     const { session, MemoryStore } = core;
-    const store = variant.makeSessStore ? await variant.makeSessStore() : new MemoryStore();
+    const make = variant.makeBaselineStore ?? variant.makeSessStore;
+    const store = make ? await make() : new MemoryStore();
     if (variant.baselineSetup) await variant.baselineSetup();
     mw = session({ ...common, store });
   } else if (impl === 'express-session') {

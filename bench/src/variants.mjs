@@ -33,6 +33,26 @@ async function otelApp({ instrument }) {
   instrumentSess({ tracerProvider, meterProvider });
 }
 
+/** A replica of the bench's Redis for this process's life (killed when it exits); resolves once it is in sync. */
+async function localReplica() {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const port = srv.address().port;
+  await new Promise((r) => srv.close(r));
+  const u = new URL(redisUrl);
+  const replica = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--replicaof', u.hostname, u.port || '6379'], { stdio: 'ignore' });
+  process.on('exit', () => replica.kill('SIGKILL'));
+  const { Redis } = await import('ioredis');
+  const probe = new Redis({ port, retryStrategy: () => 100, maxRetriesPerRequest: null });
+  for (let i = 0; i < 200; i++) {
+    if ((await probe.info('replication').catch(() => '')).includes('master_link_status:up')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  probe.disconnect();
+}
+
 export const variants = {
   get 'redis-touchAfter'() {
     return { ...variants.redis, label: 'Redis, sess with touchAfter: 60s', sessOptions: { touchAfter: 60_000 } };
@@ -147,6 +167,21 @@ export const variants = {
   },
   get 'redis-before-channels'() {
     return { ...variants.redis, label: 'Redis: core before the tracing channels (es column) vs today, no subscriber', baseline: 'sess', baselineCore };
+  },
+  // The cost of waitReplicas: sess on Redis (es column) against the same with waitReplicas: 1, a replica of the
+  // bench's Redis started for the run (each write then waits for Redis WAIT).
+  'redis-waitReplicas': {
+    label: 'Redis: sess (es column) vs sess with waitReplicas: 1 (a local replica)',
+    baseline: 'sess',
+    async makeBaselineStore() {
+      const { RedisStore } = await import('@sess/store-redis');
+      return new RedisStore({ url: redisUrl, prefix: `benchwait:${process.pid}:` });
+    },
+    async makeSessStore() {
+      await localReplica();
+      const { RedisStore } = await import('@sess/store-redis');
+      return new RedisStore({ url: redisUrl, prefix: `benchwait:${process.pid}:`, waitReplicas: { replicas: 1, timeoutMs: 1000 } });
+    },
   },
   get 'redis-otel'() {
     return {
