@@ -1,7 +1,8 @@
 /**
  * Redis failover under traffic: Sentinel (a primary, two replicas and three Sentinels of our own), the primary
- * killed and a replica promoted; and Cluster (3 primaries with 2 replicas each), a primary killed. Counts acknowledged writes lost without `waitReplicas` (Redis replicates
- * asynchronously) and asserts none with it; the apps recover by themselves, no logout is undone.
+ * killed and a replica promoted; and Cluster (3 primaries with 2 replicas each), a primary killed. Counts the
+ * acknowledged writes lost without `waitReplicas` (Redis replicates asynchronously) and asserts none with it;
+ * the apps recover by themselves, no logout is undone.
  */
 import { expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
