@@ -1,5 +1,5 @@
 /**
- * @sess/opentelemetry with the OpenTelemetry SDK's in-memory exporters, on every store's real server: the
+ * @sess/opentelemetry with the OpenTelemetry SDK's in-memory exporters (InMemorySpanExporter, InMemoryMetricExporter), on every store's real server: the
  * spans (names, database semantic conventions, parents), the metrics, errors, and a database driver's context.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
@@ -10,7 +10,7 @@ import express from 'express';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, DataPointType, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
 import session, { MemoryStore, requestChannel, storeChannel, type SessionStore } from '@sess/core';
 import { FileStore } from '@sess/store-file';
 import { RedisStore } from '@sess/store-redis';
@@ -28,10 +28,6 @@ import { instrumentSess, type SessInstrumentation } from '@sess/opentelemetry';
 import { serviceTest, urls } from '../../conformance/test/services';
 import { client, listen } from '../../core/test/helpers';
 
-class TestReader extends MetricReader {
-  protected async onShutdown(): Promise<void> {}
-  protected async onForceFlush(): Promise<void> {}
-}
 
 const contextManager = new AsyncLocalStorageContextManager();
 context.setGlobalContextManager(contextManager);
@@ -53,17 +49,26 @@ afterEach(async () => {
 });
 
 /** A meter provider read on demand, and the instrumentation writing to it and to the tracer provider. */
-function instrument(extra: Parameters<typeof instrumentSess>[0] = {}): { reader: TestReader; inst: SessInstrumentation } {
-  const reader = new TestReader({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  const meterProvider = new MeterProvider({ readers: [reader] });
+/** The SDK's in-memory metric exporter behind a periodic reader, flushed on demand. */
+interface Reader {
+  reader: PeriodicExportingMetricReader;
+  exporter: InMemoryMetricExporter;
+}
+
+function instrument(extra: Parameters<typeof instrumentSess>[0] = {}): { reader: Reader; inst: SessInstrumentation } {
+  const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = { reader: new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 }), exporter: metricExporter };
+  const meterProvider = new MeterProvider({ readers: [reader.reader] });
   const inst = instrumentSess({ tracerProvider, meterProvider, ...extra });
   closers.push(() => inst.disable(), () => meterProvider.shutdown());
   return { reader, inst };
 }
 
-async function collect(reader: TestReader): Promise<MetricData[]> {
-  const { resourceMetrics } = await reader.collect();
-  return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+async function collect({ reader, exporter }: Reader): Promise<MetricData[]> {
+  exporter.reset();
+  await reader.forceFlush();
+  const exported = exporter.getMetrics();
+  return exported.at(-1)?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
 }
 
 /** The sum of a counter's points whose attributes include `where`. */
