@@ -1,6 +1,6 @@
 /**
  * Redis failover under traffic: Sentinel (a primary, two replicas and three Sentinels of our own), the primary
- * killed and a replica promoted; and Cluster (3 primaries with 2 replicas each), a primary killed. Counts the
+ * killed and a replica promoted; and Cluster (3 primaries with 1 replica each, or 2 with waitReplicas), a primary killed. Counts the
  * acknowledged writes lost without `waitReplicas` (Redis replicates asynchronously) and asserts none with it;
  * the apps recover by themselves, no logout is undone.
  */
@@ -31,7 +31,8 @@ if (!hasRedis) {
         console.log(`Redis Sentinel failover (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): replica promoted after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
         if (wait) expect(r.lostWrites).toBe(0);
         expect(r.resurrected).toBe(0);
-        expect(r.longestMs).toBeLessThan(STORE_TIMEOUT + 1500);
+        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout.
+        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 1000);
         expect(r.failed['0'] ?? 0).toBe(0);
         expect(r.acknowledgedWrites).toBeGreaterThan(100);
         expect(r.outageMs).toBeLessThan(promotedMs + 6000);
@@ -43,8 +44,11 @@ if (!hasRedis) {
   }
 
   for (const wait of [0, 1]) {
-    test(`Redis Cluster (3 primaries, 2 replicas each) losing a primary under traffic, ${wait ? 'waitReplicas: 1' : 'without waitReplicas'}: the apps recover by themselves${wait ? ', 0 acknowledged writes lost' : ''}`, async () => {
-      const cluster = await ownCluster(2);
+    // 3 primaries and 3 replicas; with waitReplicas: 1, two replicas each, so that the promoted replica still has
+    // one to acknowledge its writes (with one each, the failed-over shard's writes would fail until one is added).
+    const replicas = wait ? 2 : 1;
+    test(`Redis Cluster (3 primaries, ${3 * replicas} replicas) losing a primary under traffic, ${wait ? 'waitReplicas: 1' : 'without waitReplicas'}: the apps recover by themselves${wait ? ', 0 acknowledged writes lost' : ''}`, async () => {
+      const cluster = await ownCluster(replicas);
       const apps = await startApps({ SESS_FAULT_STORE: 'redis-cluster', SESS_FAULT_URL: cluster.url, SESS_FAULT_NS: `cluster_${process.pid}`, SESS_FAULT_STORE_TIMEOUT: String(STORE_TIMEOUT), SESS_FAULT_WAIT_REPLICAS: String(wait) });
       try {
         const load = traffic(apps.url);
@@ -54,10 +58,11 @@ if (!hasRedis) {
         await sleep(6000);
         const r = await load.stop();
         const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
-        console.log(`Redis Cluster primary killed (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): cluster ok again after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
+        console.log(`Redis Cluster, 3 primaries and ${3 * replicas} replicas, a primary killed (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): cluster ok again after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
         if (wait) expect(r.lostWrites).toBe(0);
         expect(r.resurrected).toBe(0);
-        expect(r.longestMs).toBeLessThan(STORE_TIMEOUT + 1500);
+        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout.
+        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 1000);
         expect(r.failed['0'] ?? 0).toBe(0);
         expect(r.acknowledgedWrites).toBeGreaterThan(100);
         expect(r.outageMs).toBeLessThan(promotedMs + 6000);
