@@ -28,9 +28,11 @@ function assertSameSession(got: SessionRecord, rec: SessionRecord): void {
   assert.ok(gc && typeof gc === 'object', 'the record came back without its cookie object');
   for (const k of ['originalMaxAge', 'httpOnly', 'path']) assert.deepEqual(gc[k], rc[k], `cookie.${k} came back different`);
   // Within a second: stores that keep seconds, or recompute the expiry from maxAge, are fine for express-session.
+  // (Plus 100 ms: a case makes the record and the write context's expiry a few milliseconds apart, and a store
+  // reports its own, rounded-up expiry; a loaded machine stretches those milliseconds.)
   const when = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN);
   const drift = Math.abs(when(gc.expires) - when(rc.expires));
-  assert.ok(drift <= 1000, `cookie.expires came back different (${Number.isNaN(drift) ? `got ${String(gc.expires)}` : `${drift} ms off`})`);
+  assert.ok(drift <= 1100, `cookie.expires came back different (${Number.isNaN(drift) ? `got ${String(gc.expires)}` : `${drift} ms off`})`);
 }
 
 /** Set a record of every JSON kind and read it back. */
