@@ -186,7 +186,7 @@ describe('a store whose touch moves only its expiry', () => {
     store.calls.length = 0;
     await c.get('/remember');
     expect(store.calls).toEqual(['get', 'set']);
-    expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -1); // express-session's Cookie may lose a millisecond
+    expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -2); // the clock moves on while the session is written (more on a loaded machine)
     // Later requests keep the longer lifetime and go back to touching.
     store.calls.length = 0;
     const res = await c.get('/peek');
@@ -204,7 +204,7 @@ describe('a store whose touch moves only its expiry', () => {
     expect(store.calls).toEqual(['get', 'patch']);
     const stored = JSON.parse(store.only().json) as SessionRecord;
     expect(stored.n).toBe(1);
-    expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -1);
+    expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -2);
     store.calls.length = 0;
     await c.get('/remember-while-destroyed');
     expect(store.calls).toEqual(['get', 'patch']);
@@ -235,7 +235,7 @@ describe('a store whose touch moves only its expiry', () => {
     store.calls.length = 0;
     await c.get('/remember');
     expect(store.calls).toEqual(['get', 'touch']);
-    expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -1); // express-session's Cookie may lose a millisecond
+    expect(originalMaxAge(store)).toBeCloseTo(3_600_000, -2); // the clock moves on while the session is written (more on a loaded machine)
   });
 });
 

@@ -31,8 +31,9 @@ if (!hasRedis) {
         console.log(`Redis Sentinel failover (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): replica promoted after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
         if (wait) expect(r.lostWrites).toBe(0);
         expect(r.resurrected).toBe(0);
-        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout.
-        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 1000);
+        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is
+        // the app and the proxy, slower on a loaded machine.
+        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 2000);
         expect(r.failed['0'] ?? 0).toBe(0);
         expect(r.acknowledgedWrites).toBeGreaterThan(100);
         expect(r.outageMs).toBeLessThan(promotedMs + 6000);
@@ -61,8 +62,9 @@ if (!hasRedis) {
         console.log(`Redis Cluster, 3 primaries and ${3 * replicas} replicas, a primary killed (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): cluster ok again after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
         if (wait) expect(r.lostWrites).toBe(0);
         expect(r.resurrected).toBe(0);
-        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout.
-        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 1000);
+        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is
+        // the app and the proxy, slower on a loaded machine.
+        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 2000);
         expect(r.failed['0'] ?? 0).toBe(0);
         expect(r.acknowledgedWrites).toBeGreaterThan(100);
         expect(r.outageMs).toBeLessThan(promotedMs + 6000);

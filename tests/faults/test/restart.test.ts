@@ -41,8 +41,9 @@ for (const s of scenarios) {
       console.log(`${s.name}: down ${downMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
       if (s.durable) expect(r.lostWrites).toBe(0);
       expect(r.resurrected).toBe(0);
-      // A request makes at most two store operations (its load, its save), each cut off at storeTimeout.
-      expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 1000);
+      // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is
+        // the app and the proxy, slower on a loaded machine.
+      expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 2000);
       expect(r.failed['0'] ?? 0).toBe(0); // every request got an answer
       expect(r.acknowledgedWrites).toBeGreaterThan(100);
       expect(r.outageMs).toBeLessThan(downMs + (s.durable ? 5000 : 45_000)); // requests succeed again after the server is back
