@@ -10,19 +10,7 @@ client.on('error', () => undefined);
 const store = new RedisStore({ client, prefix: `soak${process.pid}:`, batchWrites: true });
 const app = express();
 app.use(session({ secret: 'soak', resave: false, saveUninitialized: false, store, saveBeforeSend: true, storeTimeout: 2000, cookie: { maxAge: 3600000 } }));
-app.get('/login', (req, res) => {
-  req.session.user = 'u';
-  req.session.n = 0;
-  req.session.cart = ['tea', 'mug'];
-  res.send('0');
-});
-app.get('/read', (req, res) => (req.session.user ? res.send(String(req.session.n)) : res.status(401).send('no session')));
-app.get('/inc', (req, res) => {
-  if (!req.session.user) return res.status(401).send('no session');
-  req.session.n += 1;
-  res.send(String(req.session.n));
-});
-app.use((err, req, res, _next) => res.status(err.status || 500).send(err.code || 'error'));
+require('./counter-routes.cjs')(app, { cart: ['tea', 'mug'] });
 const server = app.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.on('message', (m) => {
   if (m === 'stats') {

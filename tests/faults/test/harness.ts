@@ -165,4 +165,10 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
   };
 }
 
+/** A report on one line: requests, failures by status, the outage, the longest request, writes lost, logouts undone. */
+export function summary(r: TrafficReport): string {
+  const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
+  return `${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@
  */
 import { expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { startApps, sleep, traffic } from './harness';
+import { startApps, summary, sleep, traffic } from './harness';
 import { ownCluster, ownSentinel } from './servers';
 
 const STORE_TIMEOUT = 2000;
@@ -16,31 +16,34 @@ if (!hasRedis) {
   if (process.env.CI === 'true') test('redis-server must be installed under CI', () => { throw new Error('redis-server not found'); });
   else test.skip('[skipped: no redis-server] Sentinel failover under traffic', () => undefined);
 } else {
+  /** Traffic through three apps on `kind`, the failover, then the counts; with waitReplicas, no acknowledged write lost. */
+  async function scenario(label: string, kind: string, wait: number, server: { url: string; failover(): Promise<{ promotedMs: number }>; stop(): Promise<void> }, promoted: string) {
+    const apps = await startApps({ SESS_FAULT_STORE: kind, SESS_FAULT_URL: server.url, SESS_FAULT_NS: `${kind.replace('-', '_')}_${process.pid}`, SESS_FAULT_STORE_TIMEOUT: String(STORE_TIMEOUT), SESS_FAULT_WAIT_REPLICAS: String(wait) });
+    try {
+      const load = traffic(apps.url);
+      await sleep(2500);
+      load.mark();
+      const { promotedMs } = await server.failover();
+      await sleep(6000);
+      const r = await load.stop();
+      console.log(`${label} (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): ${promoted} after ${promotedMs} ms; ${summary(r)}`);
+      if (wait) expect(r.lostWrites).toBe(0);
+      expect(r.resurrected).toBe(0);
+      // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is
+      // the app and the proxy, slower on a loaded machine.
+      expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 2000);
+      expect(r.failed['0'] ?? 0).toBe(0);
+      expect(r.acknowledgedWrites).toBeGreaterThan(100);
+      expect(r.outageMs).toBeLessThan(promotedMs + 6000);
+    } finally {
+      await apps.stop();
+      await server.stop();
+    }
+  }
+
   for (const wait of [0, 1]) {
     test(`Sentinel failover under traffic, ${wait ? 'waitReplicas: 1' : 'without waitReplicas'}: the apps recover by themselves${wait ? ', 0 acknowledged writes lost' : ''}`, async () => {
-      const sentinel = await ownSentinel(`faults${wait}`);
-      const apps = await startApps({ SESS_FAULT_STORE: 'redis-sentinel', SESS_FAULT_URL: sentinel.url, SESS_FAULT_NS: `sentinel_${process.pid}`, SESS_FAULT_STORE_TIMEOUT: String(STORE_TIMEOUT), SESS_FAULT_WAIT_REPLICAS: String(wait) });
-      try {
-        const load = traffic(apps.url);
-        await sleep(2500);
-        load.mark();
-        const { promotedMs } = await sentinel.failover();
-        await sleep(6000);
-        const r = await load.stop();
-        const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
-        console.log(`Redis Sentinel failover (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): replica promoted after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
-        if (wait) expect(r.lostWrites).toBe(0);
-        expect(r.resurrected).toBe(0);
-        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is
-        // the app and the proxy, slower on a loaded machine.
-        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 2000);
-        expect(r.failed['0'] ?? 0).toBe(0);
-        expect(r.acknowledgedWrites).toBeGreaterThan(100);
-        expect(r.outageMs).toBeLessThan(promotedMs + 6000);
-      } finally {
-        await apps.stop();
-        await sentinel.stop();
-      }
+      await scenario('Redis Sentinel failover', 'redis-sentinel', wait, await ownSentinel(`faults${wait}`), 'replica promoted');
     }, 120_000);
   }
 
@@ -49,29 +52,7 @@ if (!hasRedis) {
     // one to acknowledge its writes (with one each, the failed-over shard's writes would fail until one is added).
     const replicas = wait ? 2 : 1;
     test(`Redis Cluster (3 primaries, ${3 * replicas} replicas) losing a primary under traffic, ${wait ? 'waitReplicas: 1' : 'without waitReplicas'}: the apps recover by themselves${wait ? ', 0 acknowledged writes lost' : ''}`, async () => {
-      const cluster = await ownCluster(replicas);
-      const apps = await startApps({ SESS_FAULT_STORE: 'redis-cluster', SESS_FAULT_URL: cluster.url, SESS_FAULT_NS: `cluster_${process.pid}`, SESS_FAULT_STORE_TIMEOUT: String(STORE_TIMEOUT), SESS_FAULT_WAIT_REPLICAS: String(wait) });
-      try {
-        const load = traffic(apps.url);
-        await sleep(2500);
-        load.mark();
-        const { promotedMs } = await cluster.failover();
-        await sleep(6000);
-        const r = await load.stop();
-        const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
-        console.log(`Redis Cluster, 3 primaries and ${3 * replicas} replicas, a primary killed (${wait ? 'waitReplicas: 1' : 'no waitReplicas'}): cluster ok again after ${promotedMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
-        if (wait) expect(r.lostWrites).toBe(0);
-        expect(r.resurrected).toBe(0);
-        // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is
-        // the app and the proxy, slower on a loaded machine.
-        expect(r.longestMs).toBeLessThan(2 * STORE_TIMEOUT + 2000);
-        expect(r.failed['0'] ?? 0).toBe(0);
-        expect(r.acknowledgedWrites).toBeGreaterThan(100);
-        expect(r.outageMs).toBeLessThan(promotedMs + 6000);
-      } finally {
-        await apps.stop();
-        await cluster.stop();
-      }
+      await scenario(`Redis Cluster, 3 primaries and ${3 * replicas} replicas, a primary killed`, 'redis-cluster', wait, await ownCluster(replicas), 'cluster ok again');
     }, 120_000);
   }
 }

@@ -4,7 +4,7 @@
  * logout is undone, and no request waits past storeTimeout.
  */
 import { expect, test } from '@jest/globals';
-import { startApps, sleep, traffic } from './harness';
+import { startApps, summary, sleep, traffic } from './harness';
 import { can, ownFerretDb, ownMariaDb, ownPostgres, type OwnServer } from './servers';
 
 const STORE_TIMEOUT = 2000;
@@ -37,8 +37,7 @@ for (const s of scenarios) {
       const { downMs } = await server.restart();
       await sleep(5000);
       const r = await load.stop();
-      const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
-      console.log(`${s.name}: down ${downMs} ms; ${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`);
+      console.log(`${s.name}: down ${downMs} ms; ${summary(r)}`);
       if (s.durable) expect(r.lostWrites).toBe(0);
       expect(r.resurrected).toBe(0);
       // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is

@@ -84,43 +84,12 @@ export async function ownPostgres(): Promise<OwnServer> {
   };
 }
 
-/** A MariaDB of our own: mariadb-install-db, mariadbd; restart is SIGTERM (a clean, fast shutdown) and start. */
-export async function ownMariaDb(): Promise<OwnServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-maria-'));
-  const port = await freePort();
-  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'pipe' });
-  const args = ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'sock')}`, `--pid-file=${path.join(dir, 'pid')}`, '--user=root', '--innodb-flush-log-at-trx-commit=1', `--log-error=${path.join(dir, 'err.log')}`];
-  let proc = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
-  await answers(port);
-  execFileSync('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-e', 'CREATE DATABASE IF NOT EXISTS test'], { stdio: 'pipe' });
-  return {
-    url: `mysql://root@127.0.0.1:${port}/test`,
-    async restart() {
-      const t = Date.now();
-      proc.kill('SIGTERM');
-      await exitOf(proc);
-      proc = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
-      await answers(port);
-      return { downMs: Date.now() - t };
-    },
-    async stop() {
-      proc.kill('SIGKILL');
-      await exitOf(proc);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A FerretDB of our own (the build scripts/services.sh makes), its data in a folder; restart is SIGTERM and start. */
-export async function ownFerretDb(): Promise<OwnServer> {
-  const bin = path.join(__dirname, '..', '..', '..', '.cache', 'ferretdb', 'ferretdb');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-ferret-'));
-  const port = await freePort();
-  const start = () => spawn(bin, ['-listen', `127.0.0.1:${port}`, '-dir', dir], { stdio: 'ignore' });
+/** A server process we start and restart ourselves: restart is SIGTERM (a clean, fast shutdown) and start again. */
+async function processServer(url: string, port: number, dir: string, start: () => ChildProcess): Promise<OwnServer> {
   let proc = start();
   await answers(port);
   return {
-    url: `mongodb://127.0.0.1:${port}/test`,
+    url,
     async restart() {
       const t = Date.now();
       proc.kill('SIGTERM');
@@ -135,6 +104,25 @@ export async function ownFerretDb(): Promise<OwnServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A MariaDB of our own: mariadb-install-db, mariadbd. */
+export async function ownMariaDb(): Promise<OwnServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-maria-'));
+  const port = await freePort();
+  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'pipe' });
+  const args = ['--no-defaults', `--datadir=${path.join(dir, 'data')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${path.join(dir, 'sock')}`, `--pid-file=${path.join(dir, 'pid')}`, '--user=root', '--innodb-flush-log-at-trx-commit=1', `--log-error=${path.join(dir, 'err.log')}`];
+  const server = await processServer(`mysql://root@127.0.0.1:${port}/test`, port, dir, () => spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' }));
+  execFileSync('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-e', 'CREATE DATABASE IF NOT EXISTS test'], { stdio: 'pipe' });
+  return server;
+}
+
+/** A FerretDB of our own (the build scripts/services.sh makes), its data in a folder. */
+export async function ownFerretDb(): Promise<OwnServer> {
+  const bin = path.join(__dirname, '..', '..', '..', '.cache', 'ferretdb', 'ferretdb');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-ferret-'));
+  const port = await freePort();
+  return processServer(`mongodb://127.0.0.1:${port}/test`, port, dir, () => spawn(bin, ['-listen', `127.0.0.1:${port}`, '-dir', dir], { stdio: 'ignore' }));
 }
 
 /** A Redis primary with two replicas and three Sentinels of our own; `failover()` SIGKILLs the primary. */
