@@ -364,7 +364,7 @@ async function importFrom(spec: string | undefined, file: string | undefined, f:
 /** A count the store answers cheaply (a SQL count, a folder listing), for the progress bar; undefined for Redis. */
 async function cheapCount(s: OpenedStore): Promise<number | undefined> {
   const name = (s.raw as { constructor?: { name?: string } }).constructor?.name;
-  if (!s.store.length || name === 'RedisStore' || !['PgStore', 'MySQLStore', 'MongoStore', 'FileStore', 'MemoryStore'].includes(name ?? '')) return undefined;
+  if (!s.store.length || !['PgStore', 'MySQLStore', 'MongoStore', 'FileStore', 'MemoryStore'].includes(name ?? '')) return undefined;
   return s.store.length().catch(() => undefined);
 }
 
