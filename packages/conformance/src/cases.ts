@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { scanSessions } from '@sess/core';
+import { scanSessions, storeExpiresOf } from '@sess/core';
 import type { SessionRecord, SessionStore, StoreCapabilities, StoredSession } from '@sess/core';
 import type { CaseContext, ConformanceCase } from './types.js';
 
@@ -231,6 +231,34 @@ export const cases: ConformanceCase[] = [
         const reported = new Date(got.cookie.expires as string).getTime();
         assert.ok(Math.abs(reported - ctx.expires.getTime()) <= 1000, 'touch must store the new cookie (its expires is the old one)');
       }
+    },
+  },
+  {
+    id: 'browser-session-expiry',
+    title: 'a record with a browser-session cookie (no expires) comes back with the store\'s expiry beside it (STORE_EXPIRES)',
+    level: 'sess',
+    impact: 'core cannot tell when a browser-session cookie\'s session (express-session\'s default cookie) was last touched, so touchAfter and the touch floor never apply: every unchanged request writes to the store.',
+    needs: ['touch'],
+    timeoutMs: 5000,
+    async run(t) {
+      const sid = t.id();
+      const browserRecord = (): SessionRecord => ({ cookie: { originalMaxAge: null, expires: null, httpOnly: true, path: '/' }, v: 'original' }) as unknown as SessionRecord;
+      const slack = t.resolution + 1000;
+      const first = t.ctx(60_000);
+      await t.store.set(sid, browserRecord(), first);
+      let got = await t.store.get(sid);
+      assert.ok(got, 'the session is gone');
+      assert.equal(got.cookie.expires, null, 'a browser-session cookie must come back without expires');
+      let reported = storeExpiresOf(got);
+      assert.ok(reported !== undefined, 'get() must report the store\'s expiry of a browser-session record as record[STORE_EXPIRES]');
+      assert.ok(Math.abs(reported - first.expires.getTime()) <= slack, `the reported expiry is ${reported - first.expires.getTime()} ms off the one written`);
+      const later = t.ctx(120_000);
+      await t.store.touch!(sid, browserRecord(), later);
+      got = await t.store.get(sid);
+      assert.ok(got, 'the touched session is gone');
+      reported = storeExpiresOf(got);
+      assert.ok(reported !== undefined && Math.abs(reported - later.expires.getTime()) <= slack, 'after a touch, get() must report the touched expiry');
+      assert.deepEqual(JSON.parse(JSON.stringify(got)), browserRecord(), 'the record must come back as written: the expiry is reported beside it, never in the stored JSON');
     },
   },
   {

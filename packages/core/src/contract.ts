@@ -9,6 +9,28 @@ export interface SessionRecord {
   [key: string]: unknown;
 }
 
+/**
+ * Where a store reports its own expiry (ms since the epoch) of a record whose cookie has no `expires` (a
+ * browser-session cookie, express-session's default): `record[STORE_EXPIRES] = ms` on the record `get()`
+ * returns. The stored JSON does not say when such a session expires (the store's TTL or expiry column does),
+ * so without it core cannot tell how recently the session was touched, and `touchAfter` and the touch floor
+ * could not apply: every unchanged request would touch. A symbol: never serialised, never a session key.
+ * `Symbol.for`, so two copies of core agree. `withStoreExpiry()` sets it.
+ */
+export const STORE_EXPIRES: unique symbol = Symbol.for('sess.storeExpires') as never;
+
+/** The store's expiry of a browser-session record, when the store reported one (`STORE_EXPIRES`). */
+export function storeExpiresOf(record: SessionRecord): number | undefined {
+  const v = (record as unknown as Record<symbol, unknown>)[STORE_EXPIRES];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Report `ms` as the store's expiry of `record` (see `STORE_EXPIRES`); returns the record. */
+export function setStoreExpires(record: SessionRecord, ms: number): SessionRecord {
+  (record as unknown as Record<symbol, unknown>)[STORE_EXPIRES] = ms;
+  return record;
+}
+
 /** What core tells a store with every write. */
 export interface WriteContext {
   /**

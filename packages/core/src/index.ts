@@ -37,7 +37,7 @@ export { Store, CallbackStoreAdapter, fromCallbackStore, toExpressStore } from '
 export type { CallbackStore, CallbackStoreOptions, ToExpressStoreOptions } from './store.js';
 export { MemoryStore } from './memory.js';
 export type { MemoryStoreOptions } from './memory.js';
-export { NO_CAPABILITIES, isSessionStore, recordExpiry } from './contract.js';
+export { NO_CAPABILITIES, isSessionStore, recordExpiry, STORE_EXPIRES, storeExpiresOf, setStoreExpires } from './contract.js';
 export type {
   SessionRecord,
   SessionStore,

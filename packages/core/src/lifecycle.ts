@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Cookie, serializeCookie } from './cookie.js';
 import type { CookieOptions } from './cookie.js';
 import type { SessionLock, SessionPatch, SessionRecord, WriteContext } from './contract.js';
+import { storeExpiresOf } from './contract.js';
 import { shouldSave, shouldSetCookie, shouldTouch } from './decisions.js';
 import type { DecisionState } from './decisions.js';
 import { BadDataError, ErrorCodes, SessError, SessionTooLargeError } from './errors.js';
@@ -204,10 +205,13 @@ function setHeadersFromArray(res: Response, headers: unknown[]): void {
   for (let i = 0; i < headers.length; i += 2) if (headers[i]) res.appendHeader(headers[i] as string, headers[i + 1] as string);
 }
 
-/** A record's cookie expiry in ms (NaN if unreadable), or undefined for a browser-session cookie. */
+/**
+ * A record's cookie expiry in ms (NaN if unreadable); for a browser-session cookie, the store's own expiry
+ * when it reported one (`STORE_EXPIRES`), else undefined.
+ */
 function expiresOf(record: SessionRecord): number | undefined {
   const exp = record.cookie.expires;
-  if (exp == null) return undefined;
+  if (exp == null) return storeExpiresOf(record);
   return typeof exp === 'string' ? Date.parse(exp) : new Date(exp as unknown as number).getTime();
 }
 

@@ -16,6 +16,7 @@ import { es5Constructor } from './es5.js';
 import { acceptCallbacks } from './callback.js';
 import type { Callback } from './callback.js';
 import { checkOptions } from './store-kit.js';
+import { setStoreExpires } from './contract.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -43,7 +44,9 @@ interface Entry {
 }
 
 function parse(e: Entry): SessionRecord {
-  return JSON.parse('{"cookie":' + e.head + e.tail) as SessionRecord;
+  const record = JSON.parse('{"cookie":' + e.head + e.tail) as SessionRecord;
+  // A browser-session cookie says nothing of its expiry: report the store's (touchAfter applies to it too).
+  return record.cookie.expires == null ? setStoreExpires(record, e.expiresAt) : record;
 }
 
 interface LockState {

@@ -2,6 +2,7 @@
  * Pieces every sess store needs, for store authors: decoding a stored record, the cookie's expiry, the
  * stored JSON, the per-user listing entry, a lock-polling loop and the jittered prune timer.
  */
+import { setStoreExpires } from './contract.js';
 import type { SessionRecord, UserSessionInfo } from './contract.js';
 import { BadDataError, ConfigError, LockTimeoutError } from './errors.js';
 import { unknownOptionText } from './suggest.js';
@@ -95,11 +96,13 @@ export function checkOptions(store: string, options: object | undefined, names: 
  * sess stores with an expiry-only touch do the same. A store reads its expiry (`storeExpiresMs`, ms since
  * the epoch) with the record and reports it as `cookie.expires` when it is later than the stored one by more
  * than `slackMs` (the backend's rounding), so core neither drops a live session nor re-touches it for
- * nothing. A browser-session cookie (no `expires`) is left as it is. Returns the same record.
+ * nothing. A browser-session cookie (no `expires`) keeps its cookie as it is; the store's expiry is reported
+ * beside it (`STORE_EXPIRES`), so `touchAfter` and the touch floor apply to it too. Returns the same record.
  */
 export function withStoreExpiry(record: SessionRecord, storeExpiresMs: number | null | undefined, slackMs = 1000): SessionRecord {
   const e = record.cookie.expires;
-  if (e == null || storeExpiresMs == null || !Number.isFinite(storeExpiresMs)) return record;
+  if (storeExpiresMs == null || !Number.isFinite(storeExpiresMs)) return record;
+  if (e == null) return setStoreExpires(record, storeExpiresMs);
   const t = new Date(e as string).getTime();
   if (Number.isNaN(t) || storeExpiresMs > t + slackMs) record.cookie.expires = new Date(storeExpiresMs).toISOString();
   return record;

@@ -7,7 +7,10 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import express from 'express';
 import session, {
+  MemoryStore,
   NO_CAPABILITIES,
+  STORE_EXPIRES,
+  storeExpiresOf,
   fromCallbackStore,
   withStoreExpiry,
   type SessionOptions,
@@ -342,5 +345,94 @@ describe('the touch floor of a store that keeps whole seconds', () => {
     await c.get('/peek');
     await c.get('/peek');
     expect(calls).toEqual(['set', 'get', 'touch', 'get', 'touch']);
+  });
+});
+
+// express-session's default cookie has no maxAge: the stored JSON says nothing of when such a session expires
+// (its `expires` is null), only the store's TTL or expiry column does. Stores report that beside the record
+// (STORE_EXPIRES, set by withStoreExpiry), so touchAfter and the touch floor apply to these sessions too.
+describe('a browser-session cookie (no maxAge)', () => {
+  const day = 86_400_000;
+  const browser = { cookie: { path: '/', httpOnly: true } } as Partial<SessionOptions>;
+
+  test('withStoreExpiry reports the store expiry beside the record, not in it', () => {
+    const r = withStoreExpiry({ cookie: { originalMaxAge: null, expires: null, path: '/' }, v: 1 } as unknown as SessionRecord, 12345);
+    expect(storeExpiresOf(r)).toBe(12345);
+    expect(r[STORE_EXPIRES as unknown as string]).toBe(12345);
+    expect(r.cookie.expires).toBeNull();
+    expect(JSON.stringify(r)).toBe('{"cookie":{"originalMaxAge":null,"expires":null,"path":"/"},"v":1}');
+    expect(Object.keys(r)).toEqual(['cookie', 'v']);
+  });
+
+  test('touchAfter: unchanged reads within the interval do not touch; one after it does', async () => {
+    const store = new ExpiryColumnStore(true);
+    const c = await start(store, { ...browser, touchAfter: 60_000 });
+    await c.get('/inc');
+    expect(store.only().expires).toBeGreaterThan(Date.now() + day - 5_000);
+    store.calls.length = 0;
+    for (let i = 0; i < 20; i++) expect((await c.get('/peek')).body).toBe('1');
+    expect(store.calls).toEqual(Array(20).fill('get'));
+    store.only().expires = Date.now() + day - 61_000; // last touched 61 s ago
+    store.calls.length = 0;
+    await c.get('/peek');
+    expect(store.calls).toEqual(['get', 'touch']);
+    expect(store.only().expires).toBeGreaterThan(Date.now() + day - 5_000);
+  });
+
+  test('the touch floor: a store keeping whole seconds is not touched to move its expiry by less than a second', async () => {
+    const store = new ExpiryColumnStore(false);
+    (store as { capabilities: StoreCapabilities }).capabilities = { ...store.capabilities, expiryResolution: 1000 };
+    const c = await start(store, browser);
+    await c.get('/inc');
+    store.calls.length = 0;
+    await c.get('/peek');
+    await c.get('/peek');
+    expect(store.calls).toEqual(['get', 'get']);
+    store.only().expires -= 2_000;
+    store.calls.length = 0;
+    await c.get('/peek');
+    expect(store.calls).toEqual(['get', 'touch']);
+  });
+
+  test('a cookie attribute change is stored at once all the same', async () => {
+    const store = new ExpiryColumnStore(true);
+    const c = await start(store, { ...browser, touchAfter: 60_000 });
+    await c.get('/inc');
+    store.calls.length = 0;
+    await c.get('/strict');
+    expect(store.calls).toEqual(['get', 'touch']);
+    expect((JSON.parse(store.only().json) as SessionRecord).cookie.sameSite).toBe('strict');
+  });
+
+  test('a store that reports no expiry is touched on every request, as before', async () => {
+    const store = new ExpiryColumnStore(true);
+    const get = store.get.bind(store);
+    store.get = async (sid: string) => {
+      const r = await get(sid);
+      return r && (JSON.parse(JSON.stringify(r)) as SessionRecord); // drops the symbol
+    };
+    const c = await start(store, { ...browser, touchAfter: 60_000 });
+    await c.get('/inc');
+    store.calls.length = 0;
+    await c.get('/peek');
+    await c.get('/peek');
+    expect(store.calls).toEqual(['get', 'touch', 'get', 'touch']);
+  });
+
+  test('MemoryStore reports its expiry, so touchAfter holds there too', async () => {
+    const store = new MemoryStore();
+    const touches: string[] = [];
+    const touch = store.touch.bind(store);
+    store.touch = (async (sid: string, record: SessionRecord, ctx: WriteContext) => {
+      touches.push('touch');
+      return touch(sid, record, ctx);
+    }) as typeof store.touch;
+    const c = await start(store, { ...browser, touchAfter: 60_000 });
+    await c.get('/inc');
+    for (let i = 0; i < 5; i++) await c.get('/peek');
+    expect(touches).toEqual([]);
+    const [sid] = await store.ids();
+    const rec = await store.get(sid!);
+    expect(storeExpiresOf(rec!)).toBeGreaterThan(Date.now() + day - 5_000);
   });
 });

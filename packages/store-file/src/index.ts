@@ -8,6 +8,7 @@ import {
   InvalidSessionIdError,
   LockTimeoutError,
   refuseOptions,
+  setStoreExpires,
   type SessionLock,
   type SessionPatch,
   type SessionRecord,
@@ -305,7 +306,9 @@ export class FileStore implements SessionStore {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     const s = await this.read(this.file(sid));
-    return this.live(s) ? s.record : null;
+    if (!this.live(s)) return null;
+    // A browser-session cookie says nothing of its expiry: report ours (touchAfter applies to it too).
+    return s.record.cookie.expires == null ? setStoreExpires(s.record, s.expiresAt) : s.record;
   }
 
   set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {

@@ -9,6 +9,7 @@ import {
   StoreError,
   cookieExpired,
   withStoreExpiry,
+  setStoreExpires,
   decodeRecord,
   pollLock,
   recordJson,
@@ -41,9 +42,11 @@ export interface RedisStoreOptions {
   commandTimeout?: number;
   /**
    * Send the commands issued within one turn of the event loop to Redis in one socket write (the client's
-   * socket is corked until `setImmediate`), as node-redis does. Default: true for a client the store
-   * creates (which then runs without ioredis auto-pipelining), false for a client it is given, whose
-   * socket the application may use too. Not for a Cluster: use ioredis's `enableAutoPipelining` there.
+   * socket is corked until `setImmediate`), as node-redis does by default. Default: true, for a client the
+   * store creates (which then runs without ioredis auto-pipelining) and for a `Redis` client it is given
+   * (the application's own commands issued in the same turn share that write); false for a given client
+   * created with `enableAutoPipelining` (it batches already) and for a Cluster (use ioredis's
+   * `enableAutoPipelining` there).
    */
   batchWrites?: boolean;
   /**
@@ -121,7 +124,10 @@ export class RedisStore implements SessionStore {
       if (options.batchWrites && options.client instanceof Cluster) {
         throw new ConfigError("RedisStore batchWrites is for one Redis connection; for a Cluster, create it with ioredis's enableAutoPipelining");
       }
-      this.batchWrites = options.batchWrites ?? false;
+      // Most apps give a client (connect-redis's README does): batched by default, or every command is its
+      // own packet and Redis's single thread pays a read and a write per command.
+      const autoPipelined = (options.client as { options?: { enableAutoPipelining?: boolean } }).options?.enableAutoPipelining === true;
+      this.batchWrites = options.batchWrites ?? (!(options.client instanceof Cluster) && !autoPipelined);
     } else {
       const url = options.url ?? 'redis://127.0.0.1:6379';
       if (!/^rediss?:\/\//.test(url)) throw new ConfigError('RedisStore url must be redis:// or rediss://: new RedisStore({ url: "redis://127.0.0.1:6379" })');
@@ -241,6 +247,14 @@ export class RedisStore implements SessionStore {
    * its cookie expiry (one PTTL, only for such records).
    */
   private async live(key: string, record: SessionRecord): Promise<boolean> {
+    if (record.cookie.expires == null) {
+      // A browser-session cookie: the key's TTL is the only expiry there is. Reported beside the record
+      // (STORE_EXPIRES) so core can leave a recently touched session alone (touchAfter, the touch floor).
+      const pttl = await this.redis.pttl(key);
+      if (pttl === -2) return false;
+      if (pttl > 0) setStoreExpires(record, Date.now() + pttl);
+      return true;
+    }
     if (!cookieExpired(record)) return true;
     const pttl = await this.redis.pttl(key);
     if (pttl <= 0) return false;

@@ -80,21 +80,36 @@ if (!svc.available) {
       expect(n).toBe(3);
     });
 
-    test('a given client is left as it is unless asked, and is never closed by the store', async () => {
+    test('a given client is batched too (the default), unless asked not to or auto-pipelined already, and is never closed by the store', async () => {
       const client = new Redis(urls.redis);
       clients.push(client);
       const socket = await ready(client);
-      const plain = new RedisStore({ client, prefix: prefix() });
-      stores.push(plain);
-      await plain.set('a', rec(1), ctx());
-      await plain.set('b', rec(2), ctx());
+      const batched = new RedisStore({ client, prefix: prefix() });
+      stores.push(batched);
+      await batched.set('a', rec(1), ctx());
+      await batched.set('b', rec(2), ctx());
+      const writes = await writesDuring(socket, () => Promise.all([batched.get('a'), batched.get('b'), batched.get('a')]));
+      expect(writes).toBe(1);
+      // The app's own commands issued in the same turn share the write and keep their order and replies.
+      let mine: unknown[] = [];
+      const shared = await writesDuring(socket, async () => {
+        mine = await Promise.all([batched.get('a'), client.set(batched.prefix + 'own', 'x'), client.get(batched.prefix + 'own'), batched.get('b')]);
+      });
+      expect(shared).toBe(1);
+      expect(mine.map((x) => (x && typeof x === 'object' ? (x as { v: number }).v : x))).toEqual([1, 'OK', 'x', 2]);
+      await client.del(batched.prefix + 'own');
+
+      const plain = new RedisStore({ client, prefix: batched.prefix, batchWrites: false });
       const unbatched = await writesDuring(socket, () => Promise.all([plain.get('a'), plain.get('b'), plain.get('a')]));
       expect(unbatched).toBeGreaterThan(1);
 
-      const batched = new RedisStore({ client, prefix: plain.prefix, batchWrites: true });
-      const writes = await writesDuring(socket, () => Promise.all([batched.get('a'), batched.get('b'), batched.get('a')]));
-      expect(writes).toBe(1);
+      const auto = new Redis(urls.redis, { enableAutoPipelining: true });
+      clients.push(auto);
+      await ready(auto);
+      expect((new RedisStore({ client: auto, prefix: batched.prefix }) as unknown as { batchWrites: boolean }).batchWrites).toBe(false);
+
       await batched.close();
+      await plain.close();
       expect(client.status).toBe('ready');
       expect(await client.ping()).toBe('PONG');
     });

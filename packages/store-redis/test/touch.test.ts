@@ -46,6 +46,23 @@ if (!svc.available) {
     Date.now = realNow;
   });
 
+  /** The commands Redis receives on keys under `prefix` while `fn` runs (MONITOR on its own connection). */
+  async function commandsOn(prefix: string, fn: () => Promise<void>): Promise<string[]> {
+    const monitor = await ioredis.monitor();
+    const seen: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => typeof a === 'string' && a.startsWith(prefix))) seen.push(String(args[0]).toLowerCase());
+    });
+    try {
+      await fn();
+      await ioredis.ping(); // MONITOR lines arrive before the reply to a later command on any connection
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      monitor.disconnect();
+    }
+    return seen;
+  }
+
   describe('touching a Redis session through core', () => {
     test('no touch within the resolution, a cookie change stored at once, a touch once a second has passed', async () => {
       const prefix = `sesstouch_${process.pid}_${realNow()}:`;
@@ -99,6 +116,68 @@ if (!svc.available) {
         const remembered = await stored();
         expect(remembered.value.cookie.originalMaxAge).toBe(7_200_000);
         expect(remembered.ttl).toBeGreaterThan(7000);
+      } finally {
+        await srv.close();
+        const keys = await ioredis.keys(prefix + '*');
+        if (keys.length) await ioredis.del(...keys);
+      }
+    });
+  });
+
+  describe('a browser-session cookie (no maxAge, express-session\'s default)', () => {
+    async function app(prefix: string, touchAfter?: number) {
+      const store = new CountingRedisStore({ client: ioredis, prefix });
+      const a = express();
+      a.use(session({ secret: 's', resave: false, saveUninitialized: false, store, ...(touchAfter ? { touchAfter } : {}) }));
+      a.get('/login', (req, res) => {
+        (req.session as unknown as Record<string, string>).user = 'ann';
+        res.send('in');
+      });
+      a.get('/peek', (req, res) => res.send(String((req.session as unknown as Record<string, string>).user)));
+      const srv = await serve(a);
+      const login = await fetch(srv.url + '/login');
+      const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      expect(login.headers.getSetCookie()[0]).not.toMatch(/Expires=/i);
+      const peek = async () => expect(await (await fetch(srv.url + '/peek', { headers: { cookie } })).text()).toBe('ann');
+      return { store, srv, peek };
+    }
+
+    test('touchAfter: 20 unchanged reads cost a GET and a PTTL each and no touch; one after the interval touches', async () => {
+      const prefix = `sesstouchb_${process.pid}_${realNow()}:`;
+      const { store, srv, peek } = await app(prefix, 60_000);
+      try {
+        const seen = await commandsOn(prefix, async () => {
+          for (let i = 0; i < 20; i++) await peek();
+        });
+        expect(store.calls).toEqual(['set']);
+        expect(seen.filter((c) => c === 'get')).toHaveLength(20);
+        expect(seen.filter((c) => c === 'pttl')).toHaveLength(20);
+        expect(seen).toHaveLength(40); // no touch script, no SET
+        // 61 s later, as the key's TTL sees it (Redis counts real time, not the test's clock).
+        const [key] = await ioredis.keys(prefix + '*');
+        await ioredis.pexpire(key!, 86_400_000 - 61_000);
+        await peek();
+        expect(store.calls).toEqual(['set', 'touch']);
+        expect(await ioredis.ttl(key!)).toBeGreaterThan(86_390);
+      } finally {
+        await srv.close();
+        const keys = await ioredis.keys(prefix + '*');
+        if (keys.length) await ioredis.del(...keys);
+      }
+    });
+
+    test('the touch floor holds without touchAfter: no touch within a second, one after', async () => {
+      const prefix = `sesstouchf_${process.pid}_${realNow()}:`;
+      const { store, srv, peek } = await app(prefix);
+      try {
+        const [key] = await ioredis.keys(prefix + '*');
+        await ioredis.pexpire(key!, 86_400_000 - 300);
+        await peek();
+        await peek();
+        expect(store.calls).toEqual(['set']);
+        await ioredis.pexpire(key!, 86_400_000 - 1_500);
+        await peek();
+        expect(store.calls).toEqual(['set', 'touch']);
       } finally {
         await srv.close();
         const keys = await ioredis.keys(prefix + '*');
