@@ -53,11 +53,98 @@ async function localReplica() {
   probe.disconnect();
 }
 
+/** sess's recommended options (packages/core/README.md, "Recommended options"), on top of the bench's common ones. */
+export const RECOMMENDED = { touchAfter: 60_000 };
+
+/**
+ * The same comparison with every store client created by the app, as each store's README shows (connect-redis's
+ * passes a node-redis client; connect-pg-simple's a pg Pool; express-mysql-session's a mysql2 pool; connect-mongo's
+ * a MongoClient) and as sess's READMEs show (an ioredis client, a pg Pool, a mysql2 pool, a MongoClient).
+ */
+const appClients = {
+  redis: {
+    label: 'connect-redis vs @sess/store-redis, each given a client the app created (node-redis / ioredis, as their READMEs show)',
+    async makeSessStore() {
+      const { Redis } = await import('ioredis');
+      const { RedisStore } = await import('@sess/store-redis');
+      return new RedisStore({ client: new Redis(redisUrl), prefix: `benchsess:${process.pid}:` });
+    },
+  },
+  pg: {
+    label: 'connect-pg-simple vs @sess/store-pg, each given a pg Pool the app created',
+    async makeIncumbentStore(expressSession) {
+      const { default: pg } = await import('pg');
+      const { default: connectPgSimple } = await import('connect-pg-simple');
+      const PgSession = connectPgSimple(expressSession);
+      const { PgStore } = await import('@sess/store-pg');
+      const setup = new PgStore({ connectionString: pgUrl, tableName: 'bench_es', createTableIfMissing: true, pruneSessionInterval: false });
+      await setup.init();
+      await setup.close();
+      return new PgSession({ pool: new pg.Pool({ connectionString: pgUrl }), tableName: 'bench_es', pruneSessionInterval: false });
+    },
+    async makeSessStore() {
+      const { default: pg } = await import('pg');
+      const { PgStore } = await import('@sess/store-pg');
+      const store = new PgStore({ pool: new pg.Pool({ connectionString: pgUrl }), tableName: 'bench_sess', createTableIfMissing: true, pruneSessionInterval: false });
+      await store.init();
+      return store;
+    },
+  },
+  mysql: {
+    label: 'express-mysql-session vs @sess/store-mysql, each given a mysql2 pool the app created',
+    async makeIncumbentStore(expressSession) {
+      const { default: createMySQLSession } = await import('express-mysql-session');
+      const mysql = await import('mysql2/promise');
+      const MySQLSession = createMySQLSession(expressSession);
+      const store = new MySQLSession({ schema: { tableName: 'bench_es' }, clearExpired: false }, mysql.createPool(mysqlUrl));
+      await store.onReady();
+      return store;
+    },
+    async makeSessStore() {
+      const mysql = await import('mysql2/promise');
+      const { MySQLStore } = await import('@sess/store-mysql');
+      const store = new MySQLStore({ pool: mysql.createPool(mysqlUrl), schema: { tableName: 'bench_sess' }, pruneSessionInterval: false });
+      await store.init();
+      return store;
+    },
+  },
+  mongo: {
+    label: 'connect-mongo vs @sess/store-mongo, each given a MongoClient the app created',
+    async makeIncumbentStore() {
+      const { MongoClient } = await import('mongodb');
+      const { default: ConnectMongo } = await import('connect-mongo');
+      const client = await new MongoClient(mongoUrl).connect();
+      return ConnectMongo.create({ client, collectionName: 'bench_es', autoRemove: 'disabled' });
+    },
+    async makeSessStore() {
+      const { MongoClient } = await import('mongodb');
+      const { MongoStore } = await import('@sess/store-mongo');
+      const client = await new MongoClient(mongoUrl).connect();
+      const store = new MongoStore({ client, collectionName: 'bench_sess', autoRemove: 'disabled' });
+      await store.init();
+      return store;
+    },
+  },
+};
+
+/** The variants the targets are measured on (`--variant targets`): recommended options, store- and app-created clients. */
+export const TARGETS = [
+  'memory-recommended',
+  'file-recommended',
+  'redis-recommended',
+  'redis-client-recommended',
+  'pg-recommended',
+  'pg-client-recommended',
+  'mysql-recommended',
+  'mysql-client-recommended',
+];
+
 export const variants = {
   get 'redis-touchAfter'() {
     return { ...variants.redis, label: 'Redis, sess with touchAfter: 60s', sessOptions: { touchAfter: 60_000 } };
   },
   redis: {
+    storeKind: 'redis',
     label: 'connect-redis (express-session) vs @sess/store-redis (sess), same Redis',
     async makeIncumbentStore() {
       const { RedisStore } = await import('connect-redis');
@@ -75,6 +162,7 @@ export const variants = {
     return { ...variants.pg, label: 'PostgreSQL, sess with touchAfter: 60s', sessOptions: { touchAfter: 60_000 } };
   },
   pg: {
+    storeKind: 'pg',
     label: 'connect-pg-simple (express-session) vs @sess/store-pg (sess), same PostgreSQL',
     async makeIncumbentStore(expressSession) {
       const { default: connectPgSimple } = await import('connect-pg-simple');
@@ -98,6 +186,7 @@ export const variants = {
     return { ...variants.mysql, label: 'MySQL/MariaDB, sess with touchAfter: 60s', sessOptions: { touchAfter: 60_000 } };
   },
   mysql: {
+    storeKind: 'mysql',
     label: 'express-mysql-session (express-session) vs @sess/store-mysql (sess), same MariaDB',
     async makeIncumbentStore(expressSession) {
       const { default: createMySQLSession } = await import('express-mysql-session');
@@ -116,6 +205,7 @@ export const variants = {
     },
   },
   mongo: {
+    storeKind: 'mongo',
     label: 'connect-mongo (express-session) vs @sess/store-mongo (sess), same FerretDB (MongoDB wire protocol)',
     async makeIncumbentStore() {
       const { default: ConnectMongo } = await import('connect-mongo');
@@ -197,3 +287,14 @@ export const variants = {
     sessOptions: { concurrency: 'lock' },
   },
 };
+
+// <store>-client: the app creates the clients; <store>-recommended and <store>-client-recommended: sess with its
+// recommended options.
+for (const store of ['redis', 'pg', 'mysql', 'mongo']) {
+  variants[`${store}-client`] = { ...variants[store], ...appClients[store] };
+  variants[`${store}-client-recommended`] = { ...variants[`${store}-client`], label: variants[`${store}-client`].label + ', sess with its recommended options', sessOptions: RECOMMENDED };
+}
+for (const store of ['memory', 'file', 'redis', 'pg', 'mysql', 'mongo']) {
+  variants[`${store}-recommended`] = { ...variants[store], label: variants[store].label + ', sess with its recommended options', sessOptions: RECOMMENDED };
+}
+
