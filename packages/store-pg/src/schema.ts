@@ -37,7 +37,11 @@ export function statements(table: string, users: string, pkey: string, expireInd
       `CREATE INDEX IF NOT EXISTS ${usersIndex} ON ${users} ("user_key")`,
     ],
     get: `SELECT sess, ${expireMs} FROM ${table} WHERE sid = $1 AND expire >= ${now.replace('$NOW', '$2')}`,
+    // The reads of one event-loop turn in one statement (see PgStore.get).
+    getMany: `SELECT sid, sess, ${expireMs} FROM ${table} WHERE sid = ANY($1::varchar[]) AND expire >= ${now.replace('$NOW', '$2')}`,
     upsert: `INSERT INTO ${table} (sess, expire, sid) VALUES ($1, to_timestamp($2), $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire`,
+    // The plain writes of one event-loop turn in one statement (one row per id: the last write of an id wins).
+    upsertMany: `INSERT INTO ${table} (sess, expire, sid) SELECT w.sess::json, to_timestamp(w.expire), w.sid FROM unnest($1::text[], $2::float8[], $3::varchar[]) AS w(sess, expire, sid) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire`,
     upsertIndexed: `WITH s AS (INSERT INTO ${table} (sess, expire, sid) VALUES ($1, to_timestamp($2), $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire RETURNING sid) INSERT INTO ${users} (sid, user_key) SELECT sid, $4 FROM s ON CONFLICT (sid) DO UPDATE SET user_key = EXCLUDED.user_key`,
     upsertUnindexed: `WITH s AS (INSERT INTO ${table} (sess, expire, sid) VALUES ($1, to_timestamp($2), $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire RETURNING sid) DELETE FROM ${users} WHERE sid IN (SELECT sid FROM s)`,
     destroy: `DELETE FROM ${table} WHERE sid = $1`,
