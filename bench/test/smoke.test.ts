@@ -2,8 +2,10 @@
  * The bench runs end to end (both implementations, every scenario) and reports its numbers. No timing
  * is asserted here: performance is read from `pnpm bench`, never from a test.
  */
-import { expect, test } from '@jest/globals';
+import { afterAll, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 test('one short interleaved round produces a row per scenario with both implementations', () => {
@@ -44,4 +46,50 @@ test('the sess command at scale runs end to end (count, export, import, migrate)
   const out = JSON.parse(r.stdout);
   expect(out.results.map((x: { operation: string }) => x.operation)).toEqual(['count (Redis)', 'export (Redis -> file)', 'import (file -> PostgreSQL)', 'migrate --verify (PostgreSQL -> Redis)']);
   for (const row of out.results) expect(row.seconds > 0 && row.peakRssMb > 0 && row.sessions === 2000).toBe(true);
+}, 180_000);
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sess-bench-smoke-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const run = (script: string, args: string[], timeout = 280_000) =>
+  spawnSync(process.execPath, [path.join(__dirname, '..', 'src', script), ...args], { encoding: 'utf8', timeout, env: { ...process.env, SESS_BENCH_PINNED: '1' } });
+
+test('the scale bench fills every store, reads spread over it on both sides, prunes under load and runs the per-user scenario', () => {
+  const stores = ['memory', 'redis', 'pg', 'mysql', 'mongo', 'file'];
+  const r = run('scale.mjs', ['--stores', stores.join(','), '--sizes', '1000', '--user-at', '1000', '--user-sessions', '200', '--rounds', '1', '--duration', '1', '--connections', '2', '--out', path.join(tmp, 'scale.json')]);
+  expect(r.status).toBe(0);
+  const out = JSON.parse(readFileSync(path.join(tmp, 'scale.json'), 'utf8'));
+  expect(out.results.map((x: { store: string }) => x.store)).toEqual(stores);
+  for (const row of out.results) {
+    expect(row.sessions).toBe(1000);
+    expect(row.esRps > 0 && row.sessRps > 0).toBe(true);
+    expect((row.bytesPerSession ?? row.sessBytesPerSession) > 0).toBe(true);
+    // Every store but Redis (which expires keys itself) has sess's prune pass; requests were served during it.
+    if (row.store !== 'redis') expect(row.prune.sess.pruneMs).toBeGreaterThanOrEqual(0);
+    if (row.store !== 'redis') expect(row.prune.sess.error).toBeUndefined();
+    for (const side of ['es', 'sess']) {
+      expect(row.perUser[side].listed).toBe(200);
+      expect(row.perUser[side].destroyed).toBe(199);
+    }
+  }
+}, 300_000);
+
+test('the cluster bench runs 1 and 2 workers on both sides', () => {
+  const r = run('cluster.mjs', ['--variants', 'redis-client-recommended', '--workers', '1,2', '--rounds', '1', '--duration', '1', '--out', path.join(tmp, 'cluster.json')], 170_000);
+  expect(r.status).toBe(0);
+  const out = JSON.parse(readFileSync(path.join(tmp, 'cluster.json'), 'utf8'));
+  expect(out.results.map((x: { scenario: string; workers: number }) => `${x.scenario}/${x.workers}`)).toEqual(['read/1', 'read/2', 'write/1', 'write/2']);
+  for (const row of out.results) expect(row.esRps > 0 && row.sessRps > 0 && row.sessStoreCpuUs !== null).toBe(true);
+}, 180_000);
+
+test('the charts are drawn from the bench JSON as SVG', () => {
+  const t = run('run.mjs', ['--variant', 'memory-recommended,redis-client-recommended', '--scenarios', 'read', '--duration', '1', '--rounds', '1', '--connections', '2', '--out', path.join(tmp, 'targets.json')], 170_000);
+  expect(t.status).toBe(0);
+  const r = run('charts.mjs', ['--results', tmp, '--out', path.join(tmp, 'svg')], 60_000);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  for (const name of ['targets', 'store-cpu', 'scale-rps', 'scale-p99', 'scale-bytes', 'prune', 'prune-time', 'per-user', 'cluster']) {
+    const svg = readFileSync(path.join(tmp, 'svg', name + '.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('</svg>');
+  }
 }, 180_000);

@@ -349,7 +349,7 @@ export class PgStore implements SessionStore {
       rows.length === 1
         ? this.query(this.sql.upsert, [rows[0]![1].value, rows[0]![1].expire, rows[0]![0]])
         : this.query(this.sql.upsertMany, [rows.map(([, w]) => w.value), rows.map(([, w]) => w.expire), rows.map(([sid]) => sid)]);
-    const settle = ([sid, w]: [string, PendingWrite], p: Promise<unknown>) =>
+    const settle = ([, w]: [string, PendingWrite], p: Promise<unknown>) =>
       p.then(
         () => {
           for (const x of w.waiters) x.resolve();
