@@ -244,9 +244,10 @@ export const scaleStores = {
   },
   mongo: {
     storeKind: 'mongo',
-    // FerretDB (SQLite), the MongoDB stand-in of these machines, takes about 85 writes a second and slows as a
-    // collection grows: a million sessions and 10,000 per-user writes per side are out of reach in a bench run.
-    sizes: [1_000, 100_000],
+    // FerretDB (SQLite), the MongoDB stand-in of these machines, takes about 85 writes a second and reads by
+    // scanning: at 100,000 documents one get took over 5 s (core's storeTimeout), for both sides. 10,000 is as
+    // far as it goes; MongoDB itself would need measuring where there is one.
+    sizes: [1_000, 10_000],
     userSessions: 1_000,
     async clear() {
       const { client, col } = await mongoCol();

@@ -196,6 +196,28 @@ for (const storeName of storeNames) {
   const meter = await storeCpuMeter(def.storeKind);
   for (const size of def.sizes.filter((s) => sizesWanted.includes(s))) {
     const row = { store: storeName, sessions: size };
+    try {
+      await measureSize(def, storeName, size, row, meter);
+    } catch (err) {
+      // One store failing at one size (a server too slow to answer, say) is reported, and the run goes on.
+      row.error = String(err?.message ?? err).split('\n')[0].slice(0, 300);
+      console.error(`scale: ${storeName} ${size} failed: ${row.error}`);
+    }
+    console.error(`scale: ${JSON.stringify(row)}`);
+    results.push(row);
+    writeReport(); // after every row: a later failure loses nothing measured
+  }
+  await meter.close();
+  if (!def.inProcess) await def.clear();
+}
+
+function writeReport() {
+  writeJson(outFile, { kind: 'scale', date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), rounds, duration, connections, userSessions: USER_SESSIONS, results });
+}
+
+async function measureSize(def, storeName, size, row, meter) {
+  {
+    // (one size of one store: fill, reads on both sides, prune passes, the per-user scenario)
     const now = Date.now();
     if (!def.inProcess) {
       await def.clear();
@@ -246,17 +268,16 @@ for (const storeName of storeNames) {
       row.perUser = { userSessions: Math.min(def.userSessions ?? USER_SESSIONS, USER_SESSIONS) };
       for (const impl of ['sess', 'express-session']) row.perUser[impl === 'sess' ? 'sess' : 'es'] = await perUser(def, impl);
     }
-    console.error(`scale: ${JSON.stringify(row)}`);
-    results.push(row);
   }
-  await meter.close();
-  if (!def.inProcess) await def.clear();
 }
 
-const report = { kind: 'scale', date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), rounds, duration, connections, userSessions: USER_SESSIONS, results };
-writeJson(outFile, report);
+writeReport();
 console.log(`sessions   store   es req/s p99 | sess req/s p99 | ratio | bytes/session | prune sess (p99 quiet → during) | per-user list/destroy ms es → sess`);
 for (const r of results) {
+  if (r.error) {
+    console.log(`${String(r.sessions).padStart(8)} ${r.store.padEnd(7)} failed: ${r.error}`);
+    continue;
+  }
   const bytes = r.bytesPerSession ?? `${r.esBytesPerSession} → ${r.sessBytesPerSession}`;
   const pr = r.prune.sess ? `${r.prune.sess.pruneMs} ms (${r.prune.sess.p99Quiet} → ${r.prune.sess.p99During})` : 'n/a';
   const pu = r.perUser ? `${r.perUser.es.listMs}/${r.perUser.es.destroyMs} → ${r.perUser.sess.listMs}/${r.perUser.sess.destroyMs}` : '';

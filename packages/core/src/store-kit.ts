@@ -200,3 +200,56 @@ export class PruneTimer {
     this.timer = null;
   }
 }
+
+/** One key's entry in a {@link TurnBatch}: its latest value, and every caller waiting on it. */
+export interface TurnBatchEntry<V, R> {
+  value: V;
+  waiters: Array<{ resolve: (result: R) => void; reject: (err: unknown) => void }>;
+}
+
+/**
+ * The calls a store receives within one turn of the event loop, by key, handed to `flush` together in
+ * `setImmediate`: what a SQL store needs to send a turn's reads, or its writes, as one statement on one
+ * connection instead of one per request on as many pool connections. A second call for a key joins the first
+ * (`add(key, value, 'join')`, for reads) or replaces its value and moves it last, so the entries keep the order
+ * of the latest calls (`'replace'`, for writes: the later write wins, as two statements in that order would).
+ * Every call is asked before the flush sends anything, so each sees every write that completed before it.
+ */
+export class TurnBatch<V, R> {
+  private pending: Map<string, TurnBatchEntry<V, R>> | null = null;
+
+  constructor(private readonly flush: (entries: Map<string, TurnBatchEntry<V, R>>) => void) {}
+
+  add(key: string, value: V, mode: 'join' | 'replace'): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      let batch = this.pending;
+      if (batch === null) {
+        const b = (batch = this.pending = new Map());
+        setImmediate(() => {
+          this.pending = null;
+          this.flush(b);
+        });
+      }
+      const prev = batch.get(key);
+      const waiter = { resolve, reject };
+      if (prev === undefined) batch.set(key, { value, waiters: [waiter] });
+      else if (mode === 'join') prev.waiters.push(waiter);
+      else {
+        batch.delete(key);
+        batch.set(key, { value, waiters: [...prev.waiters, waiter] });
+      }
+    });
+  }
+
+  /** Settle every caller of `entry` with `p`'s outcome. */
+  static settle<V, R>(entry: TurnBatchEntry<V, R>, p: Promise<R>): void {
+    p.then(
+      (r) => {
+        for (const w of entry.waiters) w.resolve(r);
+      },
+      (err: unknown) => {
+        for (const w of entry.waiters) w.reject(err);
+      },
+    );
+  }
+}

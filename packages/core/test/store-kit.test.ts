@@ -1,6 +1,6 @@
 /** The helpers sess exports for store authors. */
 import { describe, expect, test } from '@jest/globals';
-import { PruneTimer, USER_FIELD, cookieExpired, decodeRecord, pollLock, recordJson, takeUserKey, userSessionInfo } from '@sess/core';
+import { PruneTimer, TurnBatch, USER_FIELD, cookieExpired, decodeRecord, pollLock, recordJson, takeUserKey, userSessionInfo } from '@sess/core';
 
 const cookie = (ms: number) => ({ originalMaxAge: 60_000, expires: new Date(Date.now() + ms).toISOString(), path: '/' });
 
@@ -67,4 +67,31 @@ test('PruneTimer: unref\'d, jittered, keeps going after a failure, stops for goo
   expect(runs).toBe(after);
   expect(job.scheduled).toBe(false);
   expect(job.start().scheduled).toBe(false);
+});
+
+describe('TurnBatch', () => {
+  test('collects one turn\'s calls by key (join shares, replace keeps the latest value, moved last) and flushes them together', async () => {
+    const flushed: Array<Array<[string, unknown, number]>> = [];
+    const batch = new TurnBatch<string, string>((entries) => {
+      flushed.push([...entries].map(([k, e]) => [k, e.value, e.waiters.length]));
+      for (const [k, e] of entries) TurnBatch.settle(e, Promise.resolve(`${k}=${e.value}`));
+    });
+    const a = batch.add('a', '1', 'replace');
+    const b = batch.add('b', '2', 'replace');
+    const a2 = batch.add('a', '3', 'replace');
+    expect(flushed).toEqual([]); // nothing before the turn ends
+    expect(await Promise.all([a, b, a2])).toEqual(['a=3', 'b=2', 'a=3']);
+    expect(flushed).toEqual([[['b', '2', 1], ['a', '3', 2]]]);
+    const j = await Promise.all([batch.add('x', 'first', 'join'), batch.add('x', 'second', 'join')]);
+    expect(j).toEqual(['x=first', 'x=first']);
+    expect(flushed).toHaveLength(2);
+  });
+
+  test('a rejected flush rejects every caller of the entry', async () => {
+    const batch = new TurnBatch<null, number>((entries) => {
+      for (const e of entries.values()) TurnBatch.settle(e, Promise.reject(new Error('down')));
+    });
+    const all = await Promise.allSettled([batch.add('k', null, 'join'), batch.add('k', null, 'join')]);
+    expect(all.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
 });

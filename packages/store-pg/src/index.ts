@@ -9,6 +9,7 @@ import {
   USER_FIELD,
   cookieExpired,
   withStoreExpiry,
+  TurnBatch,
   decodeRecord,
   pollLock,
   refuseOptions,
@@ -66,19 +67,6 @@ interface ReadRow {
   expire_ms: string | number;
 }
 
-/** A write waiting for its turn's statement: the id's latest value, and every caller that wrote it. */
-interface PendingWrite {
-  value: string;
-  expire: number;
-  waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
-}
-
-/** A read waiting for its turn's statement. */
-interface ReadWaiter {
-  resolve: (row: ReadRow | undefined) => void;
-  reject: (err: unknown) => void;
-}
-
 interface PgError {
   code?: string;
   message?: string;
@@ -109,10 +97,6 @@ export class PgStore implements SessionStore {
   readonly userTable: string;
   private readonly owned: boolean;
   private readonly sql: Statements;
-  /** The reads asked for in this turn of the event loop, by id (see readRow). */
-  private reads: Map<string, ReadWaiter[]> | null = null;
-  /** The plain writes asked for in this turn, by id (see writeRow). */
-  private writes: Map<string, PendingWrite> | null = null;
   private readonly schemaName: string | undefined;
   private readonly createTable: boolean;
   private ready: Promise<void> | null = null;
@@ -261,49 +245,50 @@ export class PgStore implements SessionStore {
     return withStoreExpiry(record, Number(expireMs));
   }
 
-  /**
-   * One session's row. The reads asked for within one turn of the event loop go to PostgreSQL as one statement
-   * (`sid = ANY($1)`) on one connection: under load a pool would otherwise send each on its own connection, and
-   * every statement costs a socket write and a wake-up of a backend on each side. Each read still sees every
-   * write that completed before it was asked for: the statement is sent after all of them were.
-   */
-  private readRow(sid: string): Promise<ReadRow | undefined> {
-    return new Promise((resolve, reject) => {
-      let batch = this.reads;
-      if (batch === null) {
-        batch = this.reads = new Map();
-        setImmediate(() => this.flushReads(batch!));
-      }
-      const waiting = batch.get(sid);
-      if (waiting) waiting.push({ resolve, reject });
-      else batch.set(sid, [{ resolve, reject }]);
-    });
-  }
-
-  private flushReads(batch: Map<string, ReadWaiter[]>): void {
-    this.reads = null;
+  /** The turn's reads as one statement (`sid = ANY($1)`; TurnBatch): a pool would send each on its own connection. */
+  private readonly reads = new TurnBatch<null, ReadRow | undefined>((batch) => {
     const ids = [...batch.keys()];
-    const done = (rows: Array<ReadRow & { sid?: string }>) => {
-      const byId = ids.length === 1 ? new Map(rows.length ? [[ids[0]!, rows[0]!]] : []) : new Map(rows.map((r) => [r.sid!, r]));
-      for (const [sid, waiters] of batch) {
-        const row = byId.get(sid);
-        // Two requests of one session in one turn each get their own record to change.
-        waiters.forEach((w, i) => w.resolve(row === undefined || i === 0 ? row : { sess: structuredClone(row.sess), expire_ms: row.expire_ms }));
-      }
-    };
-    const failed = (err: unknown) => {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
-    };
     const now = nowSeconds();
     const q = ids.length === 1 ? this.query<ReadRow>(this.sql.get, [ids[0], now]) : this.query<ReadRow & { sid: string }>(this.sql.getMany, [ids, now]);
-    q.then((r) => done(r.rows), failed);
-  }
+    q.then(
+      ({ rows }) => {
+        const byId = ids.length === 1 ? new Map(rows.length ? [[ids[0]!, rows[0]!]] : []) : new Map(rows.map((r) => [(r as ReadRow & { sid: string }).sid, r]));
+        for (const [sid, { waiters }] of batch) {
+          const row = byId.get(sid);
+          // Two requests of one session in one turn each get their own record to change.
+          waiters.forEach((w, i) => w.resolve(row === undefined || i === 0 ? row : { sess: structuredClone(row.sess), expire_ms: row.expire_ms }));
+        }
+      },
+      (err: unknown) => {
+        for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
+      },
+    );
+  });
+
+  /**
+   * The turn's plain writes as one statement (a multi-row upsert from `unnest`; TurnBatch: the later write of an
+   * id wins). One session's bad value must not fail another's write: if the statement fails, each row is
+   * written on its own, so only the rows PostgreSQL refuses fail.
+   */
+  private readonly writes = new TurnBatch<{ value: string; expire: number }, void>((batch) => {
+    const rows = [...batch];
+    const one = (sid: string, w: { value: string; expire: number }) => this.query(this.sql.upsert, [w.value, w.expire, sid]).then(() => undefined);
+    if (rows.length === 1) return TurnBatch.settle(rows[0]![1], one(rows[0]![0], rows[0]![1].value));
+    this.query(this.sql.upsertMany, [rows.map(([, e]) => e.value.value), rows.map(([, e]) => e.value.expire), rows.map(([sid]) => sid)]).then(
+      () => {
+        for (const [, e] of rows) for (const w of e.waiters) w.resolve();
+      },
+      () => {
+        for (const [sid, e] of rows) TurnBatch.settle(e, one(sid, e.value));
+      },
+    );
+  });
 
   get(sid: string): Promise<SessionRecord | null>;
   /** express-session's callback form (added by acceptCallbacks). */
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
-    const row = await this.readRow(this.check(sid));
+    const row = await this.reads.add(this.check(sid), null, 'join');
     if (row === undefined) return null;
     const record = this.decode(row.sess, row.expire_ms);
     return cookieExpired(record) ? null : record;
@@ -317,61 +302,9 @@ export class PgStore implements SessionStore {
       return;
     }
     const expire = toSeconds(ctx.expires);
-    if (ctx.userKey === undefined) await this.writeRow(sid, value, expire);
+    if (ctx.userKey === undefined) await this.writes.add(sid, { value, expire }, 'replace');
     else if (ctx.userKey === null) await this.query(this.sql.upsertUnindexed, [value, expire, sid]);
     else await this.query(this.sql.upsertIndexed, [value, expire, sid, ctx.userKey]);
-  }
-
-  /**
-   * Upsert one row. Like reads, the plain writes of one event-loop turn go as one statement on one connection;
-   * two writes of one id in a turn leave the later one, as two statements in that order would.
-   */
-  private writeRow(sid: string, value: string, expire: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let batch = this.writes;
-      if (batch === null) {
-        batch = this.writes = new Map();
-        setImmediate(() => this.flushWrites(batch!));
-      }
-      const prev = batch.get(sid);
-      const waiter = { resolve, reject };
-      if (prev) {
-        batch.delete(sid); // re-inserted last: the statement's rows keep the order of the writes
-        batch.set(sid, { value, expire, waiters: [...prev.waiters, waiter] });
-      } else batch.set(sid, { value, expire, waiters: [waiter] });
-    });
-  }
-
-  private flushWrites(batch: Map<string, PendingWrite>): void {
-    this.writes = null;
-    const rows = [...batch];
-    const q =
-      rows.length === 1
-        ? this.query(this.sql.upsert, [rows[0]![1].value, rows[0]![1].expire, rows[0]![0]])
-        : this.query(this.sql.upsertMany, [rows.map(([, w]) => w.value), rows.map(([, w]) => w.expire), rows.map(([sid]) => sid)]);
-    const settle = ([, w]: [string, PendingWrite], p: Promise<unknown>) =>
-      p.then(
-        () => {
-          for (const x of w.waiters) x.resolve();
-        },
-        (err: unknown) => {
-          for (const x of w.waiters) x.reject(err);
-        },
-      );
-    if (rows.length === 1) {
-      void settle(rows[0]!, q);
-      return;
-    }
-    // One session's bad value must not fail another's write: if the statement fails, each row is written on
-    // its own, so only the rows PostgreSQL refuses fail.
-    q.then(
-      () => {
-        for (const [, w] of rows) for (const x of w.waiters) x.resolve();
-      },
-      () => {
-        for (const row of rows) void settle(row, this.query(this.sql.upsert, [row[1].value, row[1].expire, row[0]]));
-      },
-    );
   }
 
   destroy(sid: string): Promise<void>;
