@@ -255,8 +255,8 @@ export class PgStore implements SessionStore {
         const byId = ids.length === 1 ? new Map(rows.length ? [[ids[0]!, rows[0]!]] : []) : new Map(rows.map((r) => [(r as ReadRow & { sid: string }).sid, r]));
         for (const [sid, { waiters }] of batch) {
           const row = byId.get(sid);
-          // Two requests of one session in one turn each get their own record to change.
-          waiters.forEach((w, i) => w.resolve(row === undefined || i === 0 ? row : { sess: structuredClone(row.sess), expire_ms: row.expire_ms }));
+          // The JSON comes as text: two requests of one session in one turn each parse their own record.
+          for (const w of waiters) w.resolve(row);
         }
       },
       (err: unknown) => {

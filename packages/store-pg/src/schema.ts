@@ -36,9 +36,10 @@ export function statements(table: string, users: string, pkey: string, expireInd
       `CREATE TABLE IF NOT EXISTS ${users} ("sid" varchar NOT NULL PRIMARY KEY, "user_key" text NOT NULL)`,
       `CREATE INDEX IF NOT EXISTS ${usersIndex} ON ${users} ("user_key")`,
     ],
-    get: `SELECT sess, ${expireMs} FROM ${table} WHERE sid = $1 AND expire >= ${now.replace('$NOW', '$2')}`,
+    // sess as text: each caller of a turn's read parses its own record (no copy of a shared one).
+    get: `SELECT sess::text AS sess, ${expireMs} FROM ${table} WHERE sid = $1 AND expire >= ${now.replace('$NOW', '$2')}`,
     // The reads of one event-loop turn in one statement (see PgStore.get).
-    getMany: `SELECT sid, sess, ${expireMs} FROM ${table} WHERE sid = ANY($1::varchar[]) AND expire >= ${now.replace('$NOW', '$2')}`,
+    getMany: `SELECT sid, sess::text AS sess, ${expireMs} FROM ${table} WHERE sid = ANY($1::varchar[]) AND expire >= ${now.replace('$NOW', '$2')}`,
     upsert: `INSERT INTO ${table} (sess, expire, sid) VALUES ($1, to_timestamp($2), $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire`,
     // The plain writes of one event-loop turn in one statement (one row per id: the last write of an id wins).
     upsertMany: `INSERT INTO ${table} (sess, expire, sid) SELECT w.sess::json, to_timestamp(w.expire), w.sid FROM unnest($1::text[], $2::float8[], $3::varchar[]) AS w(sess, expire, sid) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire`,
