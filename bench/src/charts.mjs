@@ -61,6 +61,7 @@ if (targets) {
     target: TARGETS[`${storeOf(r.variant)}:${r.scenario}`] ?? 1,
     label: `${storeOf(r.variant)}${r.variant.includes('-client') ? ' (app client)' : ['redis', 'pg', 'mysql', 'mongo'].includes(storeOf(r.variant)) ? ' (store client)' : ''}`,
   }));
+  const top = Math.ceil(Math.max(4, ...rows.map((r) => r.high), ...rows.map((r) => r.ratio)));
   await render('targets', {
     title: { text: 'sess ÷ incumbent, req/s (recommended options; bar: median of rounds, line: their range; tick: target)', fontSize: 13 },
     data: { values: rows },
@@ -69,7 +70,7 @@ if (targets) {
       width: 230,
       height: { step: 18 },
       layer: [
-        { mark: { type: 'bar', color: '#1f6feb' }, encoding: { y: { field: 'label', type: 'nominal', title: null }, x: { field: 'ratio', type: 'quantitative', title: 'ratio', scale: { domain: [0, 4] } } } },
+        { mark: { type: 'bar', color: '#1f6feb' }, encoding: { y: { field: 'label', type: 'nominal', title: null }, x: { field: 'ratio', type: 'quantitative', title: 'ratio', scale: { domain: [0, top] } } } },
         { mark: { type: 'rule', color: '#0b3d91' }, encoding: { y: { field: 'label', type: 'nominal' }, x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } } },
         { mark: { type: 'tick', color: '#d1242f', thickness: 2 }, encoding: { y: { field: 'label', type: 'nominal' }, x: { field: 'target', type: 'quantitative' } } },
         { mark: { type: 'rule', strokeDash: [3, 3], color: '#555' }, encoding: { x: { datum: 1 } } },
@@ -121,7 +122,7 @@ if (scale) {
       height: 150,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'sessions', type: 'quantitative', scale: { type: 'log' }, title: 'live sessions', axis: { values: [1000, 100000, 1000000], format: '~s' } },
+        x: { field: 'sessions', type: 'quantitative', scale: { type: 'log', domain: [800, 1250000] }, title: 'live sessions', axis: { values: [1000, 10000, 100000, 1000000], format: '~s' } },
         y: { field, type: 'quantitative', title },
         color: { field: 'who', type: 'nominal', title: null, scale: colors },
       },
@@ -256,4 +257,44 @@ if (clustered) {
       },
     },
   });
+}
+
+// With --tables: the same results as Markdown tables, for docs/performance.md.
+if (args.includes('--tables')) {
+  const f = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
+  if (targets) {
+    console.log('\n| variant | scenario | incumbent req/s | sess req/s | ratio | rounds | app CPU µs/req inc → sess | store server CPU µs/req inc → sess | target |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of targets.results) {
+      const t = TARGETS[`${storeOf(r.variant)}:${r.scenario}`] ?? 1;
+      const met = r.ratio >= t ? 'met' : '**not met**';
+      console.log(`| ${r.variant} | ${r.scenario} | ${r.esRps} | ${r.sessRps} | **${r.ratio.toFixed(2)}×** | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.esCpuUs} → ${r.sessCpuUs} | ${r.esStoreCpuUs === null ? '–' : `${f(r.esStoreCpuUs, 1)} → ${f(r.sessStoreCpuUs, 1)}`} | ≥ ${t} ${met} |`);
+    }
+  }
+  if (scale) {
+    console.log('\n| store | live sessions | incumbent req/s (p99 ms) | sess req/s (p99 ms) | ratio | store server CPU µs/req inc → sess | bytes per session | sess prune pass: ms, p99 without → during | incumbent prune pass: ms, p99 without → during |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of scale.results) {
+      if (r.error) {
+        console.log(`| ${r.store} | ${r.sessions.toLocaleString('en')} | failed: ${r.error} | | | | | | |`);
+        continue;
+      }
+      const bytes = r.bytesPerSession ?? `${r.esBytesPerSession} → ${r.sessBytesPerSession}`;
+      const pr = (p) => (!p ? 'none' : p.error ? `failed: ${p.error}` : `${p.pruneMs} ms, ${f(p.p99Quiet)} → ${f(p.p99During)} (${p.requestsDuring} requests)`);
+      console.log(`| ${r.store} | ${r.sessions.toLocaleString('en')} | ${r.esRps} (${f(r.esP99)}) | ${r.sessRps} (${f(r.sessP99)}) | **${r.ratio.toFixed(2)}×** | ${r.esStoreCpuUs === null ? '–' : `${f(r.esStoreCpuUs, 1)} → ${f(r.sessStoreCpuUs, 1)}`} | ${bytes} | ${pr(r.prune?.sess)} | ${pr(r.prune?.es)} |`);
+    }
+    console.log('\n| store | sessions of the user | list: incumbent → sess (ms) | sign out all but the current: incumbent → sess (ms) |');
+    console.log('|---|---|---|---|');
+    for (const r of scale.results.filter((x) => x.perUser)) {
+      console.log(`| ${r.store} | ${r.perUser.userSessions ?? scale.userSessions} of ${r.sessions.toLocaleString('en')} | ${r.perUser.es.listMs} → ${r.perUser.sess.listMs} | ${r.perUser.es.destroyMs} → ${r.perUser.sess.destroyMs} |`);
+    }
+  }
+  if (clustered) {
+    console.log('\n| variant | scenario | workers | incumbent req/s | sess req/s | ratio | sess: n workers ÷ 1 | incumbent: n workers ÷ 1 |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of clustered.results) {
+      const one = clustered.results.find((x) => x.variant === r.variant && x.scenario === r.scenario && x.workers === 1);
+      console.log(`| ${r.variant} | ${r.scenario} | ${r.workers} | ${r.esRps} | ${r.sessRps} | **${r.ratio.toFixed(2)}×** | ${(r.sessRps / one.sessRps).toFixed(2)}× | ${(r.esRps / one.esRps).toFixed(2)}× |`);
+    }
+  }
 }
