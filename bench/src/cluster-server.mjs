@@ -2,6 +2,7 @@
 // shared port, as an app scaled over a machine's cores runs. Reports the port once every worker listens.
 import cluster from 'node:cluster';
 import { buildApp } from './apps.mjs';
+import { answerParent } from './proc.mjs';
 import { variants } from './variants.mjs';
 
 const [impl, variantName, workersArg] = process.argv.slice(2);
@@ -46,16 +47,6 @@ if (cluster.isPrimary) {
 } else {
   const app = await buildApp(impl, variants[variantName]);
   const server = app.listen(Number(process.env.SESS_BENCH_PORT), '127.0.0.1', () => process.send({ listening: true }));
-  let mark = process.cpuUsage();
-  let served = 0;
-  server.on('request', () => served++);
-  process.on('message', (m) => {
-    if (m === 'mark') {
-      mark = process.cpuUsage();
-      served = 0;
-    } else if (m === 'cpu') {
-      const u = process.cpuUsage(mark);
-      process.send({ cpu: u.user + u.system, served });
-    }
-  });
+  // The primary sums the workers' CPU and requests ('cpu' answers as { cpu, served }).
+  answerParent(server, { reply: (m) => process.send(m.cpuMicros === undefined ? m : { cpu: m.cpuMicros, served: m.served }) });
 }

@@ -9,14 +9,12 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { writeJson } from './scale-stores.mjs';
+import { ask, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 import { variants } from './variants.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf('--' + name);
-  return i === -1 ? dflt : args[i + 1];
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const variantNames = opt('variants', 'redis-client-recommended,pg-client-recommended').split(',');
 const workerCounts = opt('workers', '1,2').split(',').map(Number);
 const rounds = Number(opt('rounds', 2));
@@ -33,17 +31,6 @@ function start(impl, variant, workers) {
     child.once('exit', (code) => reject(new Error(`${impl} cluster exited with ${code}`)));
   });
 }
-const ask = (child, what) =>
-  new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(what);
-  });
-const stop = ({ child }) =>
-  new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.send('stop');
-  });
 const cannon = (url, path, headers, seconds) =>
   new Promise((resolve, reject) => autocannon({ url: url + path, connections, duration: seconds, headers }, (err, r) => (err ? reject(err) : resolve(r))));
 const median = (xs) => {

@@ -5,18 +5,16 @@
 // Also the store server's own CPU per request (Redis INFO; PostgreSQL, MariaDB, FerretDB from /proc).
 //   node src/run.mjs [--variant memory|a,b|targets] [--duration 5] [--rounds 3] [--connections 10] [--json] [--out file.json]
 import autocannon from 'autocannon';
-import { execFileSync, fork, spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
+import { ask, hasTaskset, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 import { TARGETS, variants } from './variants.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf('--' + name);
-  return i === -1 ? dflt : args[i + 1];
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const variantNames = (opt('variant', 'memory')).split(',').flatMap((v) => (v === 'targets' ? TARGETS : [v]));
 const outFile = opt('out', undefined);
 const duration = Number(opt('duration', 5));
@@ -28,14 +26,6 @@ const serverPath = fileURLToPath(new URL('./server.mjs', import.meta.url));
 
 // Pin the load generator (this process) and the server to different cores when taskset exists, so
 // the two implementations compete for the same CPU the same way in every round.
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return os.availableParallelism() >= 2;
-  } catch {
-    return false;
-  }
-})();
 if (hasTaskset && !process.env.SESS_BENCH_PINNED) {
   const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args], {
     stdio: 'inherit',
@@ -55,20 +45,7 @@ function start(impl, variant) {
   });
 }
 
-function ask(child, what) {
-  return new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(what);
-  });
-}
 
-function stop({ child }) {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.send('stop');
-  });
-}
 
 async function sessionCookie(url) {
   const res = await fetch(url + '/create');

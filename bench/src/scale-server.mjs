@@ -2,6 +2,7 @@
 // populated namespace of one store. Answers the parent over IPC: mark/cpu (server CPU per request), prune (one
 // pass of the store's own prune, in this process as the store's timer would run it), stop.
 import { buildApp } from './apps.mjs';
+import { answerParent } from './proc.mjs';
 import { scaleStores } from './scale-stores.mjs';
 import { RECOMMENDED } from './variants.mjs';
 
@@ -25,18 +26,10 @@ if (def.inProcess) {
   heapBytesPerSession = (process.memoryUsage().heapUsed - before) / n;
 }
 const server = app.listen(0, '127.0.0.1', () => process.send({ port: server.address().port, heapBytesPerSession }));
-let mark = process.cpuUsage();
-let served = 0;
-server.on('request', () => served++);
-process.on('message', async (m) => {
-  if (m === 'mark') {
-    mark = process.cpuUsage();
-    served = 0;
-    process.send({ marked: true });
-  } else if (m === 'cpu') {
-    const u = process.cpuUsage(mark);
-    process.send({ cpuMicros: u.user + u.system, served });
-  } else if (m === 'prune') {
+answerParent(server, {
+  // One pass of the store's own prune, in this process as the store's timer would run it.
+  extra: async (m) => {
+    if (m !== 'prune') return;
     const prune = impl === 'sess' ? def.sessPrune : def.incumbentPrune;
     const t0 = performance.now();
     try {
@@ -45,5 +38,5 @@ process.on('message', async (m) => {
     } catch (err) {
       process.send({ pruneError: String(err?.message ?? err) });
     }
-  } else if (m === 'stop') server.close(() => process.exit(0));
+  },
 });

@@ -10,18 +10,16 @@
 //   node src/scale.mjs [--stores memory,redis,pg,mysql,mongo,file] [--sizes 1000,100000,1000000] [--rounds 2]
 //                      [--duration 3] [--connections 10] [--user-at 100000] [--user-sessions 10000] [--out results/scale.json]
 import autocannon from 'autocannon';
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
 import { HEAVY_USER, MAX_AGE, heavyRecord, isExpired, scaleStores, sid, writeJson } from './scale-stores.mjs';
+import { ask, hasTaskset, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf('--' + name);
-  return i === -1 ? dflt : args[i + 1];
-};
+const opt = (name, dflt) => option(args, name, dflt);
 const storeNames = opt('stores', 'memory,redis,pg,mysql,mongo,file').split(',');
 const sizesWanted = opt('sizes', '1000,100000,1000000').split(',').map(Number);
 const rounds = Number(opt('rounds', 2));
@@ -32,14 +30,6 @@ const USER_SESSIONS = Number(opt('user-sessions', 10_000));
 const userAt = Number(opt('user-at', 100_000)); // the size at which the per-user scenario runs
 const serverPath = fileURLToPath(new URL('./scale-server.mjs', import.meta.url));
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
-    return os.availableParallelism() >= 2;
-  } catch {
-    return false;
-  }
-})();
 
 function start(impl, store, size) {
   return new Promise((resolve, reject) => {
@@ -52,17 +42,6 @@ function start(impl, store, size) {
     child.once('exit', (code) => reject(new Error(`${impl} ${store} server exited with ${code}`)));
   });
 }
-const ask = (child, what) =>
-  new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(what);
-  });
-const stop = ({ child }) =>
-  new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.send('stop');
-  });
 
 /** Signed cookies of up to 20,000 random live sessions out of `n`: each request picks one. */
 function cookies(n) {
