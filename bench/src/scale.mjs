@@ -139,7 +139,7 @@ async function perUser(def, impl) {
   else if (def.incumbentListUser) listed = await def.incumbentListUser();
   else if (typeof store.all !== 'function') {
     // No all() (session-file-store): list the ids, read each, keep the user's.
-    const every = await call(store.list);
+    const every = (await call(store.list)).map((f) => String(f).replace(/\.json$/, ''));
     listed = [];
     for (let i = 0; i < every.length; i += 100) {
       const got = await Promise.all(every.slice(i, i + 100).map((id) => call(store.get, id).then((s) => [id, s], () => [id, null])));
