@@ -241,6 +241,43 @@ export class TurnBatch<V, R> {
     });
   }
 
+  /**
+   * A batch of reads: a turn with one key asks `one(key)`, a turn with several asks `many(keys)` once (a map of
+   * the found keys); every caller of a key gets its result (undefined: not found), and a failure fails them all.
+   */
+  static reads<R>(one: (key: string) => Promise<R | undefined>, many: (keys: string[]) => Promise<Map<string, R>>): TurnBatch<null, R | undefined> {
+    return new TurnBatch<null, R | undefined>((batch) => {
+      const keys = [...batch.keys()];
+      const found = keys.length === 1 ? one(keys[0]!).then((r) => new Map(r === undefined ? [] : [[keys[0]!, r]])) : many(keys);
+      found.then(
+        (byKey) => {
+          for (const [key, { waiters }] of batch) for (const w of waiters) w.resolve(byKey.get(key));
+        },
+        (err: unknown) => {
+          for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
+        },
+      );
+    });
+  }
+
+  /**
+   * A batch of writes: a turn with one key writes it with `one`, a turn with several with `many` once; if that
+   * fails, each entry is written with `one`, so a value the backend refuses fails only its own callers.
+   */
+  static writes<V>(one: (key: string, value: V) => Promise<unknown>, many: (entries: Array<[string, V]>) => Promise<unknown>): TurnBatch<V, void> {
+    return new TurnBatch<V, void>((batch) => {
+      const entries = [...batch];
+      const alone = ([key, e]: [string, TurnBatchEntry<V, void>]) => TurnBatch.settle(e, one(key, e.value).then(() => undefined));
+      if (entries.length === 1) return alone(entries[0]!);
+      many(entries.map(([key, e]) => [key, e.value])).then(
+        () => {
+          for (const [, e] of entries) for (const w of e.waiters) w.resolve();
+        },
+        () => entries.forEach(alone),
+      );
+    });
+  }
+
   /** Settle every caller of `entry` with `p`'s outcome. */
   static settle<V, R>(entry: TurnBatchEntry<V, R>, p: Promise<R>): void {
     p.then(

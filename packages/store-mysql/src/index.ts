@@ -306,37 +306,19 @@ export class MySQLStore implements SessionStore {
    * The turn's reads as one statement (`IN (…)`; TurnBatch): the pool would send each on its own connection, and
    * every statement costs a socket write and a server thread's wake-up. Each caller parses its own record.
    */
-  private readonly reads = new TurnBatch<null, Row | undefined>((batch) => {
-    const ids = [...batch.keys()];
-    const q = ids.length === 1 ? this.run<Row[]>(this.sql.get, [ids[0], nowSeconds()]) : this.run<Row[]>(this.sql.getMany(ids.length), [...ids, nowSeconds()]);
-    q.then(
-      (rows) => {
-        const byId = ids.length === 1 ? new Map(rows.length ? [[ids[0]!, rows[0]!]] : []) : new Map(rows.map((r) => [String(r.sid), r]));
-        for (const [sid, { waiters }] of batch) for (const w of waiters) w.resolve(byId.get(sid));
-      },
-      (err: unknown) => {
-        for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
-      },
-    );
-  });
+  private readonly reads = TurnBatch.reads<Row>(
+    async (sid) => (await this.run<Row[]>(this.sql.get, [sid, nowSeconds()]))[0],
+    async (ids) => new Map((await this.run<Row[]>(this.sql.getMany(ids.length), [...ids, nowSeconds()])).map((r) => [String(r.sid), r])),
+  );
 
   /**
-   * The turn's plain writes as one multi-row upsert (TurnBatch: the later write of an id wins). If it fails,
-   * each row is written on its own, so one session's bad value fails only its own write.
+   * The turn's plain writes as one multi-row upsert (TurnBatch: the later write of an id wins; if it fails, each
+   * row is written on its own, so one session's bad value fails only its own write).
    */
-  private readonly writes = new TurnBatch<{ value: string; expires: number }, void>((batch) => {
-    const rows = [...batch];
-    const one = (sid: string, w: { value: string; expires: number }) => this.run(this.sql.upsert, [sid, w.expires, w.value]).then(() => undefined);
-    if (rows.length === 1) return TurnBatch.settle(rows[0]![1], one(rows[0]![0], rows[0]![1].value));
-    this.run(this.sql.upsertMany(rows.length), rows.flatMap(([sid, e]) => [sid, e.value.expires, e.value.value])).then(
-      () => {
-        for (const [, e] of rows) for (const w of e.waiters) w.resolve();
-      },
-      () => {
-        for (const [sid, e] of rows) TurnBatch.settle(e, one(sid, e.value));
-      },
-    );
-  });
+  private readonly writes = TurnBatch.writes<{ value: string; expires: number }>(
+    (sid, w) => this.run(this.sql.upsert, [sid, w.expires, w.value]),
+    (rows) => this.run(this.sql.upsertMany(rows.length), rows.flatMap(([sid, w]) => [sid, w.expires, w.value])),
+  );
 
   get(sid: string): Promise<SessionRecord | null>;
   /** express-session's callback form (added by acceptCallbacks). */

@@ -245,44 +245,23 @@ export class PgStore implements SessionStore {
     return withStoreExpiry(record, Number(expireMs));
   }
 
-  /** The turn's reads as one statement (`sid = ANY($1)`; TurnBatch): a pool would send each on its own connection. */
-  private readonly reads = new TurnBatch<null, ReadRow | undefined>((batch) => {
-    const ids = [...batch.keys()];
-    const now = nowSeconds();
-    const q = ids.length === 1 ? this.query<ReadRow>(this.sql.get, [ids[0], now]) : this.query<ReadRow & { sid: string }>(this.sql.getMany, [ids, now]);
-    q.then(
-      ({ rows }) => {
-        const byId = ids.length === 1 ? new Map(rows.length ? [[ids[0]!, rows[0]!]] : []) : new Map(rows.map((r) => [(r as ReadRow & { sid: string }).sid, r]));
-        for (const [sid, { waiters }] of batch) {
-          const row = byId.get(sid);
-          // The JSON comes as text: two requests of one session in one turn each parse their own record.
-          for (const w of waiters) w.resolve(row);
-        }
-      },
-      (err: unknown) => {
-        for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
-      },
-    );
-  });
+  /**
+   * The turn's reads as one statement (`sid = ANY($1)`; TurnBatch): a pool would send each on its own
+   * connection. The JSON comes as text, so two requests of one session in a turn each parse their own record.
+   */
+  private readonly reads = TurnBatch.reads<ReadRow>(
+    async (sid) => (await this.query<ReadRow>(this.sql.get, [sid, nowSeconds()])).rows[0],
+    async (ids) => new Map((await this.query<ReadRow & { sid: string }>(this.sql.getMany, [ids, nowSeconds()])).rows.map((r) => [r.sid, r])),
+  );
 
   /**
    * The turn's plain writes as one statement (a multi-row upsert from `unnest`; TurnBatch: the later write of an
-   * id wins). One session's bad value must not fail another's write: if the statement fails, each row is
-   * written on its own, so only the rows PostgreSQL refuses fail.
+   * id wins; if the statement fails, each row is written on its own, so only the rows PostgreSQL refuses fail).
    */
-  private readonly writes = new TurnBatch<{ value: string; expire: number }, void>((batch) => {
-    const rows = [...batch];
-    const one = (sid: string, w: { value: string; expire: number }) => this.query(this.sql.upsert, [w.value, w.expire, sid]).then(() => undefined);
-    if (rows.length === 1) return TurnBatch.settle(rows[0]![1], one(rows[0]![0], rows[0]![1].value));
-    this.query(this.sql.upsertMany, [rows.map(([, e]) => e.value.value), rows.map(([, e]) => e.value.expire), rows.map(([sid]) => sid)]).then(
-      () => {
-        for (const [, e] of rows) for (const w of e.waiters) w.resolve();
-      },
-      () => {
-        for (const [sid, e] of rows) TurnBatch.settle(e, one(sid, e.value));
-      },
-    );
-  });
+  private readonly writes = TurnBatch.writes<{ value: string; expire: number }>(
+    (sid, w) => this.query(this.sql.upsert, [w.value, w.expire, sid]),
+    (rows) => this.query(this.sql.upsertMany, [rows.map(([, w]) => w.value), rows.map(([, w]) => w.expire), rows.map(([sid]) => sid)]),
+  );
 
   get(sid: string): Promise<SessionRecord | null>;
   /** express-session's callback form (added by acceptCallbacks). */
