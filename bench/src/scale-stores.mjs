@@ -60,6 +60,28 @@ async function mongoCol() {
   return { client, col: client.db().collection(TABLE) };
 }
 
+/**
+ * A client or pool the bench creates and hands to a store is the bench's to end (a store never closes what it
+ * was given): `release(store)` closes the store, then ends what was handed to it.
+ */
+const handed = new WeakMap();
+const handing = (store, end) => (handed.set(store, end), store);
+export async function release(store) {
+  if (typeof store.close === 'function') {
+    // sess's close() returns a promise; some incumbents take a callback instead.
+    await new Promise((done) => {
+      try {
+        const p = store.close(() => done());
+        if (p?.then) p.then(done, done);
+        else if (store.close.length === 0) done();
+      } catch {
+        done();
+      }
+    });
+  }
+  await handed.get(store)?.().catch(() => undefined);
+}
+
 export const scaleStores = {
   memory: {
     inProcess: true,
@@ -118,12 +140,13 @@ export const scaleStores = {
       const { createClient } = await import('redis');
       const client = createClient({ url: redisUrl });
       await client.connect();
-      return new RedisStore({ client });
+      return handing(new RedisStore({ client }), () => client.quit());
     },
     async sess() {
       const { Redis } = await import('ioredis');
       const { RedisStore } = await import('@sess/store-redis');
-      return new RedisStore({ client: new Redis(redisUrl) });
+      const client = new Redis(redisUrl);
+      return handing(new RedisStore({ client }), () => client.quit());
     },
     incumbentPrune: null, // keys expire in Redis itself, for both
     sessPrune: null,
@@ -176,9 +199,10 @@ export const scaleStores = {
     async sess() {
       const { default: pg } = await import('pg');
       const { PgStore } = await import('@sess/store-pg');
-      const s = new PgStore({ pool: new pg.Pool({ connectionString: pgUrl }), tableName: TABLE, pruneSessionInterval: false });
+      const pool = new pg.Pool({ connectionString: pgUrl });
+      const s = new PgStore({ pool, tableName: TABLE, pruneSessionInterval: false });
       await s.init();
-      return s;
+      return handing(s, () => pool.end());
     },
     incumbentPrune: (store) => new Promise((resolve, reject) => store.pruneSessions((err) => (err ? reject(err) : resolve()))),
     sessPrune: (store) => store.prune(),
@@ -228,16 +252,18 @@ export const scaleStores = {
       const { default: createMySQLSession } = await import('express-mysql-session');
       const mysql = await import('mysql2/promise');
       const MySQLSession = createMySQLSession(expressSession);
-      const store = new MySQLSession({ schema: { tableName: TABLE }, clearExpired: false, createDatabaseTable: false }, mysql.createPool(mysqlUrl));
+      const pool = mysql.createPool(mysqlUrl);
+      const store = new MySQLSession({ schema: { tableName: TABLE }, clearExpired: false, createDatabaseTable: false }, pool);
       await store.onReady();
-      return store;
+      return handing(store, () => pool.end());
     },
     async sess() {
       const mysql = await import('mysql2/promise');
       const { MySQLStore } = await import('@sess/store-mysql');
-      const s = new MySQLStore({ pool: mysql.createPool(mysqlUrl), schema: { tableName: TABLE }, pruneSessionInterval: false });
+      const pool = mysql.createPool(mysqlUrl);
+      const s = new MySQLStore({ pool, schema: { tableName: TABLE }, pruneSessionInterval: false });
       await s.init();
-      return s;
+      return handing(s, () => pool.end());
     },
     incumbentPrune: (store) => store.clearExpiredSessions(),
     sessPrune: (store) => store.prune(),
@@ -266,19 +292,31 @@ export const scaleStores = {
       await client.close();
       return { live: n - Math.ceil(n / 10), bytes: stats ? Number(stats.storageSize ?? 0) + Number(stats.totalIndexSize ?? 0) : null, what: 'collStats storageSize + totalIndexSize (FerretDB)' };
     },
+    // Both stores are given the URL, so each owns its client and close() ends it (a given client is the
+    // app's to close, and would keep the bench process alive).
     async incumbent() {
-      const { MongoClient } = await import('mongodb');
       const { default: ConnectMongo } = await import('connect-mongo');
-      const client = await new MongoClient(mongoUrl).connect();
-      return ConnectMongo.create({ client, collectionName: TABLE, autoRemove: 'disabled' });
+      return ConnectMongo.create({ mongoUrl, collectionName: TABLE, autoRemove: 'disabled' });
     },
     async sess() {
-      const { MongoClient } = await import('mongodb');
       const { MongoStore } = await import('@sess/store-mongo');
-      const client = await new MongoClient(mongoUrl).connect();
-      const s = new MongoStore({ client, collectionName: TABLE, autoRemove: 'disabled' });
+      const s = new MongoStore({ mongoUrl, collectionName: TABLE, autoRemove: 'disabled' });
       await s.init();
       return s;
+    },
+    /**
+     * What an app on connect-mongo does to find a user's sessions: its all() returns the sessions without
+     * their ids, and the session is stored as a JSON string, so it reads the live documents and parses them.
+     */
+    async incumbentListUser() {
+      const { client, col } = await mongoCol();
+      const ids = [];
+      for await (const doc of col.find({ expires: { $gt: new Date() } }, { projection: { session: 1 } })) {
+        const s = typeof doc.session === 'string' ? JSON.parse(doc.session) : doc.session;
+        if (s?.user?.id === HEAVY_USER) ids.push(doc._id);
+      }
+      await client.close();
+      return ids;
     },
     // connect-mongo's autoRemove 'interval' pass, run once.
     incumbentPrune: async (store) => (await store.collectionP).deleteMany({ expires: { $lt: new Date() } }),

@@ -14,7 +14,7 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
-import { HEAVY_USER, MAX_AGE, heavyRecord, isExpired, scaleStores, sid, writeJson } from './scale-stores.mjs';
+import { HEAVY_USER, MAX_AGE, heavyRecord, isExpired, release, scaleStores, sid, writeJson } from './scale-stores.mjs';
 import { ask, hasTaskset, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 
@@ -161,9 +161,7 @@ async function perUser(def, impl) {
   }
   const destroyMs = performance.now() - t0;
   await call(store.destroy, current).catch(() => undefined);
-  if (impl === 'sess') await store.close?.();
-  else if (store.client?.quit) await store.client.quit().catch(() => undefined);
-  else if (typeof store.close === 'function') await new Promise((r) => { try { const p = store.close(r); if (p?.then) p.then(r, r); } catch { r(); } });
+  await release(store);
   return { listed: listed.length, listMs: Math.round(listMs), destroyed, destroyMs: Math.round(destroyMs) };
 }
 

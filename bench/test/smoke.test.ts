@@ -50,7 +50,7 @@ test('the sess command at scale runs end to end (count, export, import, migrate)
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sess-bench-smoke-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const run = (script: string, args: string[], timeout = 540_000) =>
+const run = (script: string, args: string[], timeout = 300_000) =>
   spawnSync(process.execPath, [path.join(__dirname, '..', 'src', script), ...args], { encoding: 'utf8', timeout, env: { ...process.env, SESS_BENCH_PINNED: '1' } });
 
 test('the scale bench fills every store, reads spread over it on both sides, prunes under load and runs the per-user scenario', () => {
@@ -71,7 +71,7 @@ test('the scale bench fills every store, reads spread over it on both sides, pru
       expect(row.perUser[side].destroyed).toBe(49);
     }
   }
-}, 560_000);
+}, 320_000);
 
 test('the cluster bench runs 1 and 2 workers on both sides', () => {
   const r = run('cluster.mjs', ['--variants', 'redis-client-recommended', '--workers', '1,2', '--rounds', '1', '--duration', '1', '--out', path.join(tmp, 'cluster.json')], 170_000);
