@@ -34,11 +34,14 @@ if (hasTaskset && !process.env.SESS_BENCH_PINNED) {
   process.exit(r.status ?? 1);
 }
 
+// Node flags for the servers only (SESS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles each one).
+const serverNodeArgs = (process.env.SESS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 function start(impl, variant) {
   return new Promise((resolve, reject) => {
     const child = hasTaskset
-      ? fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath] })
-      : fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      ? fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath, ...serverNodeArgs] })
+      : fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: serverNodeArgs });
     child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${m.port}` }));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${impl} server exited with ${code}`)));

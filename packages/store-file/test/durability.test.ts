@@ -53,7 +53,7 @@ test('concurrent writers to one session (two instances) never produce a torn fil
 
 test('the reaper removes 100k expired files with bounded concurrency (no EMFILE)', async () => {
   const dir = path.join(root, 'reap');
-  const store = new FileStore({ dir, reapInterval: 0, concurrency: 64 });
+  const store = new FileStore({ dir, reapInterval: 0, reapConcurrency: 64 });
   const past = Date.now() - 1000;
   const body = JSON.stringify({ cookie: { originalMaxAge: 1000, expires: new Date(past).toISOString(), httpOnly: true, path: '/' }, __lastAccess: past - 1000 });
   for (let i = 0; i < 100_000; i++) writeFileSync(path.join(dir, `expired_${i}.json`), body);
@@ -62,3 +62,38 @@ test('the reaper removes 100k expired files with bounded concurrency (no EMFILE)
   expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toEqual(['alive_id.json']);
   await store.close();
 }, 300_000);
+
+test('the reaper keeps to reapConcurrency files at once (default 2, half of libuv pool), live files stay', async () => {
+  for (const [limit, opts] of [[2, {}], [5, { reapConcurrency: 5 }]] as const) {
+    const dir = path.join(root, `reap-limit-${limit}`);
+    const store = new FileStore({ dir, reapInterval: 0, ...opts });
+    const past = Date.now() - 1000;
+    const body = JSON.stringify({ cookie: { originalMaxAge: 1000, expires: new Date(past).toISOString(), httpOnly: true, path: '/' }, __lastAccess: past - 1000 });
+    for (let i = 0; i < 300; i++) writeFileSync(path.join(dir, `expired_${i}.json`), body);
+    for (let i = 0; i < 20; i++) await store.set(`alive_${i}`, rec('x'), ctx());
+    // Count the reaper's reads in flight by wrapping this instance's own reader.
+    const inner = store as unknown as { current: (sid: string) => Promise<unknown> };
+    const read = inner.current.bind(store);
+    let inFlight = 0;
+    let most = 0;
+    inner.current = async (sid: string) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        await new Promise((r) => setImmediate(r));
+        return await read(sid);
+      } finally {
+        inFlight--;
+      }
+    };
+    expect(await store.reap()).toBe(300);
+    expect(most).toBe(limit);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `alive_${i}.json`).sort());
+    await store.close();
+  }
+});
+
+test('reapConcurrency must be a positive integer', () => {
+  for (const bad of [0, -1, 1.5, '2']) {
+    expect(() => new FileStore({ dir: path.join(root, 'bad'), reapInterval: 0, reapConcurrency: bad as number })).toThrow(/reapConcurrency must be a positive integer/);
+  }
+});
