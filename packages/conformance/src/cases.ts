@@ -600,6 +600,34 @@ export const cases: ConformanceCase[] = [
     },
   },
   {
+    id: 'user-index-many',
+    title: 'the per-user index holds hundreds of one user\'s sessions: all listed, all but the current destroyed',
+    level: 'sess',
+    impact: '"log out everywhere" for a user with many sessions (a scripted client, years of devices) leaves some of them alive.',
+    needs: ['userIndex'],
+    timeoutMs: 120_000,
+    async run(t) {
+      // More than a store is likely to handle in one round (500 at a time, say), so the rounds meet.
+      const ids = Array.from({ length: 1_050 }, () => t.id());
+      for (let i = 0; i < ids.length; i += 50) {
+        await Promise.all(ids.slice(i, i + 50).map((sid) => t.store.set(sid, t.record({ u: 'carol' }), t.ctx(60_000, { userKey: 'carol' }))));
+      }
+      const other = t.id();
+      await t.store.set(other, t.record({ u: 'dave' }), t.ctx(60_000, { userKey: 'dave' }));
+      const listed = await t.store.listUser!('carol');
+      assert.equal(listed.length, ids.length, `listUser listed ${listed.length} of ${ids.length} sessions`);
+      assert.deepEqual(listed.map((s) => s.id).sort(), [...ids].sort(), 'listUser must list each session once');
+      const current = ids[ids.length - 1]!;
+      assert.equal(await t.store.destroyUser!('carol', [current]), ids.length - 1);
+      assert.deepEqual((await t.store.listUser!('carol')).map((s) => s.id), [current], 'destroyUser left sessions listed');
+      for (const sid of [ids[0]!, ids[499]!, ids[500]!, ids[1_000]!]) await expectMissing(t.store, sid, 'destroyUser left a session');
+      assert.ok(await t.store.get(current), 'destroyUser removed the excepted session');
+      assert.ok(await t.store.get(other), 'destroyUser removed another user\'s session');
+      await t.store.destroy(current);
+      await t.store.destroy(other);
+    },
+  },
+  {
     id: 'close-releases',
     title: 'close releases every handle the store opened',
     level: 'sess',

@@ -97,3 +97,18 @@ test('reapConcurrency must be a positive integer', () => {
     expect(() => new FileStore({ dir: path.join(root, 'bad'), reapInterval: 0, reapConcurrency: bad as number })).toThrow(/reapConcurrency must be a positive integer/);
   }
 });
+
+test('listUser drops an index entry whose session file is gone (destroyed as another user\'s, or reaped)', async () => {
+  const dir = path.join(root, 'dangling');
+  const store = new FileStore({ dir, reapInterval: 0 });
+  await store.set('gone_one', rec('x'), { ...ctx(), userKey: 'ann' });
+  await store.set('kept_one', rec('y'), { ...ctx(), userKey: 'ann' });
+  const entries = () => (readdirSync(dir, { recursive: true }) as string[]).filter((f) => /(gone|kept)_one$/.test(f) && !f.endsWith('.json'));
+  expect(entries()).toHaveLength(2);
+  rmSync(path.join(dir, 'gone_one.json'));
+  expect((await store.listUser('ann')).map((s) => s.id)).toEqual(['kept_one']);
+  expect(entries().map((f) => path.basename(f))).toEqual(['kept_one']);
+  expect(await store.destroyUser('ann')).toBe(1);
+  expect(entries()).toEqual([]);
+  await store.close();
+});

@@ -38,6 +38,7 @@ export function statements(table: string, users: string, c: { id: string; expire
     upsertMany: (n: number) =>
       `INSERT INTO ${table} (${c.id}, ${c.expires}, ${c.data}) VALUES ${Array(n).fill('(?, ?, ?)').join(', ')} ON DUPLICATE KEY UPDATE ${c.expires} = VALUES(${c.expires}), ${c.data} = VALUES(${c.data})`,
     destroy: `DELETE FROM ${table} WHERE ${c.id} = ?`,
+    destroyMany: (n: number) => `DELETE FROM ${table} WHERE ${c.id} IN (${Array(n).fill('?').join(', ')})`,
     // Expiry only, as express-mysql-session's touch (the stored JSON is left alone; get reports this expiry).
     touch: `UPDATE ${table} SET ${c.expires} = ? WHERE ${c.id} = ? AND ${c.expires} >= ?`,
     // Compare-and-set: the write lands only if the stored JSON is still what was read.
@@ -50,6 +51,7 @@ export function statements(table: string, users: string, c: { id: string; expire
     clearUsers: `DELETE FROM ${users}`,
     indexSet: `INSERT INTO ${users} (session_id, user_key) VALUES (?, ?) ON DUPLICATE KEY UPDATE user_key = VALUES(user_key)`,
     indexUnset: `DELETE FROM ${users} WHERE session_id = ?`,
+    indexUnsetMany: (n: number) => `DELETE FROM ${users} WHERE session_id IN (${Array(n).fill('?').join(', ')})`,
     listUser: `SELECT t.${c.id} AS sid, t.${c.data} AS data, t.${c.expires} AS expires FROM ${users} AS u JOIN ${table} AS t ON t.${c.id} = u.session_id WHERE u.user_key = ? AND t.${c.expires} >= ? ORDER BY t.${c.id}`,
     prune: `DELETE FROM ${table} WHERE ${c.expires} < ?`,
     pruneUsers: `DELETE u FROM ${users} AS u LEFT JOIN ${table} AS t ON t.${c.id} = u.session_id WHERE t.${c.id} IS NULL`,

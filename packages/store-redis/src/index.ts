@@ -62,6 +62,8 @@ export interface RedisStoreOptions {
 
 const ID = /^[A-Za-z0-9_-]{1,255}$/;
 const CAS_RETRIES = 50;
+/** Sessions handled per round of listUser and destroyUser (one MGET, one ZREM, one WAIT). */
+const USER_CHUNK = 500;
 
 interface Parsed {
   record: SessionRecord;
@@ -417,34 +419,61 @@ export class RedisStore implements SessionStore {
     const k = this.indexKey(userKey);
     await this.redis.zremrangebyscore(k, '-inf', Date.now());
     const entries = await this.redis.zrange(k, 0, -1, 'WITHSCORES');
-    // A hundred sessions at a time: their commands leave together (one round trip, not one per session).
-    const one = async (sid: string, score: string): Promise<UserSessionInfo | null> => {
-      const value = await this.redis.get(this.key(sid));
-      if (value === null) {
-        await this.redis.zrem(k, sid);
-        return null;
-      }
-      let parsed: Parsed;
-      try {
-        parsed = this.parse(value);
-      } catch {
-        return null;
-      }
-      if (parsed.userKey !== userKey || !(await this.live(this.key(sid), parsed.record))) return null;
-      return userSessionInfo(sid, parsed.record, Number(score));
-    };
     const out: UserSessionInfo[] = [];
-    for (let i = 0; i < entries.length; i += 200) {
-      const chunk: Array<Promise<UserSessionInfo | null>> = [];
-      for (let j = i; j < Math.min(entries.length, i + 200); j += 2) chunk.push(one(entries[j]!, entries[j + 1]!));
-      for (const info of await Promise.all(chunk)) if (info !== null) out.push(info);
+    // USER_CHUNK sessions at a time: one MGET (a GET each on a Cluster, whose keys live in many slots, sent
+    // together all the same), and one ZREM for the ids whose session is gone.
+    for (let i = 0; i < entries.length; i += USER_CHUNK * 2) {
+      const sids: string[] = [];
+      const scores: number[] = [];
+      for (let j = i; j < Math.min(entries.length, i + USER_CHUNK * 2); j += 2) {
+        sids.push(entries[j]!);
+        scores.push(Number(entries[j + 1]));
+      }
+      const keys = sids.map((sid) => this.key(sid));
+      const values = this.client instanceof Cluster ? await Promise.all(keys.map((key) => this.redis.get(key))) : await this.redis.mget(keys);
+      const gone: string[] = [];
+      const infos = await Promise.all(
+        sids.map(async (sid, n): Promise<UserSessionInfo | null> => {
+          const value = values[n] ?? null;
+          if (value === null) {
+            gone.push(sid);
+            return null;
+          }
+          let parsed: Parsed;
+          try {
+            parsed = this.parse(value);
+          } catch {
+            return null;
+          }
+          if (parsed.userKey !== userKey || !(await this.live(keys[n]!, parsed.record))) return null;
+          return userSessionInfo(sid, parsed.record, scores[n]!);
+        }),
+      );
+      if (gone.length) await this.redis.zrem(k, ...gone);
+      for (const info of infos) if (info !== null) out.push(info);
     }
     return out;
   }
 
   async destroyUser(userKey: string, except: string[] = []): Promise<number> {
-    const ids = (await this.listUser(userKey)).map((s) => s.id).filter((id) => !except.includes(id));
-    for (let i = 0; i < ids.length; i += 100) await Promise.all(ids.slice(i, i + 100).map((id) => this.destroy(id)));
+    const keep = new Set(except);
+    const ids = (await this.listUser(userKey)).map((s) => s.id).filter((id) => !keep.has(id));
+    const index = this.indexKey(userKey);
+    // USER_CHUNK at a time: their DELs leave together, then one ZREM from this user's index and one WAIT
+    // (waitReplicas) for the chunk. listUser has just read each of them as this user's; one that changed
+    // hands since is destroyed all the same (as destroy() would), and the entry left in its new owner's
+    // index points at nothing: that owner's next listUser drops it.
+    for (let i = 0; i < ids.length; i += USER_CHUNK) {
+      const chunk = ids.slice(i, i + USER_CHUNK);
+      const keys = chunk.map((sid) => this.key(sid));
+      if (this.client instanceof Cluster) await Promise.all(keys.map((key) => this.redis.del(key)));
+      else await this.redis.del(...keys);
+      await this.redis.zrem(index, ...chunk);
+      // A logout must survive a failover too. WAIT covers every write before it on the connection; a Cluster
+      // answers it per node, so there each key is waited for on its own node.
+      if (this.client instanceof Cluster) await Promise.all(keys.map((key) => this.replicated(key, 'destroy')));
+      else await this.replicated(keys[keys.length - 1]!, 'destroy');
+    }
     return ids.length;
   }
 
