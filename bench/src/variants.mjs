@@ -42,7 +42,9 @@ async function localReplica() {
   const port = srv.address().port;
   await new Promise((r) => srv.close(r));
   const u = new URL(redisUrl);
-  const replica = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--replicaof', u.hostname, u.port || '6379'], { stdio: 'ignore' });
+  // Its own folder: a replica writes the master's snapshot to dump.rdb in its working directory when it syncs.
+  const dir = tmp('replica');
+  const replica = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--replicaof', u.hostname, u.port || '6379'], { stdio: 'ignore' });
   process.on('exit', () => replica.kill('SIGKILL'));
   const { Redis } = await import('ioredis');
   const probe = new Redis({ port, retryStrategy: () => 100, maxRetriesPerRequest: null });
