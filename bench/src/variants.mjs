@@ -1,5 +1,5 @@
 // What each benchmark compares: a name, the incumbent's store and sess's store (plus sess options).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -45,7 +45,10 @@ async function localReplica() {
   // Its own folder: a replica writes the master's snapshot to dump.rdb in its working directory when it syncs.
   const dir = tmp('replica');
   const replica = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--replicaof', u.hostname, u.port || '6379'], { stdio: 'ignore' });
-  process.on('exit', () => replica.kill('SIGKILL'));
+  process.on('exit', () => {
+    replica.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   const { Redis } = await import('ioredis');
   const probe = new Redis({ port, retryStrategy: () => 100, maxRetriesPerRequest: null });
   for (let i = 0; i < 200; i++) {
