@@ -28,7 +28,7 @@ import {
   type WriteContext, acceptCallbacks
 } from '@sess/core';
 import type { Callback } from '@sess/core';
-import { quoteIdent, statements, type ColumnNames, type Statements } from './schema.js';
+import { PRUNE_CHUNK, quoteIdent, statements, type ColumnNames, type Statements } from './schema.js';
 
 /** Options of {@link MySQLStore}. */
 export interface MySQLStoreOptions {
@@ -199,9 +199,17 @@ export class MySQLStore implements SessionStore {
 
   /** Delete expired rows (and index rows of sessions that are gone) now. The prune job calls this. */
   async prune(): Promise<number> {
-    const deleted = await this.run<mysql.ResultSetHeader>(this.sql.prune, [nowSeconds()]);
+    const now = nowSeconds();
+    let deleted = 0;
+    // PRUNE_CHUNK rows a statement until one removes fewer: one DELETE of 10,000 rows among 100,000 held
+    // its locks long enough to double the p99 of the requests served meanwhile.
+    for (;;) {
+      const n = (await this.run<mysql.ResultSetHeader>(this.sql.prune, [now])).affectedRows ?? 0;
+      deleted += n;
+      if (n < PRUNE_CHUNK) break;
+    }
     if (await this.hasUserTable()) await this.run(this.sql.pruneUsers, []);
-    return deleted.affectedRows ?? 0;
+    return deleted;
   }
 
   /** Resolves once the table exists (created now unless `createDatabaseTable` is false). Operations wait for it by themselves. */

@@ -193,6 +193,28 @@ if (!svc.available) {
     expect(job.scheduled).toBe(false);
   });
 
+  test('prune removes more expired rows than one statement takes (1,000 a statement), and only those', async () => {
+    const store = make(`sess_prune_many_${process.pid}`);
+    await store.init();
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    const future = Math.floor(Date.now() / 1000) + 3600;
+    const values: unknown[] = [];
+    for (let i = 0; i < 2_500; i++) values.push([`old_${i}`, past, '{"cookie":{"originalMaxAge":null}}']);
+    for (let i = 0; i < 30; i++) values.push([`live_${i}`, future, '{"cookie":{"originalMaxAge":null}}']);
+    await pool.query(`INSERT INTO ${store.table} (session_id, expires, data) VALUES ?`, [values]);
+    const statements: string[] = [];
+    const watched = (store as unknown as { run: (text: string, v: unknown[]) => Promise<unknown> });
+    const run = watched.run.bind(store);
+    watched.run = (text, v) => {
+      statements.push(text);
+      return run(text, v);
+    };
+    expect(await store.prune()).toBe(2_500);
+    expect(statements.filter((t) => t.startsWith('DELETE FROM') && t.includes('LIMIT 1000'))).toHaveLength(3);
+    expect((await rows(`SELECT COUNT(*) AS n FROM ${store.table}`))[0]!.n).toBe(30);
+    expect(await store.prune()).toBe(0);
+  });
+
   test('a prune run that fails is reported through errorLog and the job goes on', async () => {
     const logged: string[] = [];
     const store = new MySQLStore({ pool, schema: { tableName: `sess_prune_fail_${process.pid}` }, createDatabaseTable: false, pruneSessionInterval: 0.05, errorLog: (m) => logged.push(m) });
