@@ -86,6 +86,28 @@ async function measure(impl, variant, scenario, meter) {
     return { rps: r.requests.average, p99: r.latency.p99, cpuPerReq: cpu.cpuMicros / served, storeCpuPerReq };
   } finally {
     await stop(srv);
+    if (variants[variant].storeKind === 'redis') await dropRedisKeys(srv.child.pid);
+  }
+}
+
+/**
+ * The keys a Redis variant's server wrote (its prefixes carry its pid): the create scenario leaves thousands
+ * of sessions, which would outlive the run by their cookie's lifetime and slow every SCAN on that Redis.
+ */
+async function dropRedisKeys(pid) {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    for (const pattern of [`benches:${pid}:*`, `benchsess:${pid}:*`, `benchwait:${pid}:*`, `sessidx:bench*:${pid}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await r.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    r.disconnect();
   }
 }
 
