@@ -48,8 +48,6 @@ function start(impl, variant) {
   });
 }
 
-
-
 async function sessionCookie(url) {
   const res = await fetch(url + '/create');
   const c = res.headers.getSetCookie().find((x) => x.startsWith('sid='));

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFile } from 'node:fs';
+import { promisify } from 'node:util';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -60,40 +61,41 @@ interface Stored {
   userKey: string | null;
 }
 
+/**
+ * fs.readFile, not fs/promises' readFile: the callback form reads a small file in fewer thread-pool trips
+ * (open, fstat, read, close), and a session read is every request's.
+ */
+const readText = promisify(readFile);
+
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
 
-/** Run `fn` over what `items` yields (read as it goes, never all held at once), at most `limit` at a time. */
-async function eachLimitStream<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const running = new Set<Promise<void>>();
-  const failed: { err?: unknown; any: boolean } = { any: false };
-  for await (const item of items) {
-    if (failed.any) break;
-    const p: Promise<void> = fn(item).then(
-      () => void running.delete(p),
-      (err: unknown) => {
-        running.delete(p);
-        if (!failed.any) Object.assign(failed, { any: true, err });
-      },
-    );
-    running.add(p);
-    if (running.size >= limit) await Promise.race(running);
-  }
-  await Promise.all(running);
-  if (failed.any) throw failed.err;
-}
-
-/** Run `fn` over `items`, at most `limit` at a time. */
-async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!);
+/**
+ * Run `fn` over what `items` yields, at most `limit` at a time: an array, or a stream read as it goes (a folder
+ * of a million files is never held at once). After a failure no new item starts; the first error is thrown once
+ * the running ones have finished, and the stream is closed either way.
+ */
+async function eachLimit<T>(items: Iterable<T> | AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const it: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]();
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (errors.length === 0) {
+      const next = await it.next();
+      if (next.done) return;
+      try {
+        await fn(next.value);
+      } catch (err) {
+        errors.push(err);
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: limit }, worker));
+  } finally {
+    await it.return?.();
+  }
+  if (errors.length) throw errors[0];
 }
 
 /**
@@ -200,9 +202,7 @@ export class FileStore implements SessionStore {
   private async read(file: string): Promise<Stored | null> {
     let text: string;
     try {
-      // fs.readFile, not fs/promises' readFile: the callback form reads a small file in fewer thread-pool
-      // trips (open, fstat, read, close), and this is every request's read.
-      text = await new Promise<string>((resolve, reject) => readFile(file, 'utf8', (err, data) => (err ? reject(err) : resolve(data))));
+      text = await readText(file, 'utf8');
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -575,10 +575,7 @@ export class FileStore implements SessionStore {
   async reap(): Promise<number> {
     let removed = 0;
     const now = this.now();
-    const names = async function* (dir: string): AsyncIterable<string> {
-      for await (const entry of await fsp.opendir(dir, { bufferSize: 256 })) yield entry.name;
-    };
-    await eachLimitStream(names(this.dir), this.reapConcurrency, async (name) => {
+    await eachLimit(await fsp.opendir(this.dir, { bufferSize: 256 }), this.reapConcurrency, async ({ name }) => {
       if (name.startsWith('.') && name.endsWith('.tmp')) {
         const st = await fsp.stat(path.join(this.dir, name)).catch(() => null);
         if (st && now - st.mtimeMs > 3_600_000) await fsp.rm(path.join(this.dir, name), { force: true });

@@ -25,10 +25,10 @@ export function quoteIdent(name: string, what: string): string {
   return '`' + name.replace(/`/g, '``') + '`';
 }
 
-/** Every statement the store runs, built once from the quoted names. */
 /** Rows one prune statement removes at most. */
 export const PRUNE_CHUNK = 1000;
 
+/** Every statement the store runs, built once from the quoted names. */
 export function statements(table: string, users: string, c: { id: string; expires: string; data: string }) {
   return {
     create: `CREATE TABLE IF NOT EXISTS ${table} (${c.id} varchar(128) COLLATE utf8mb4_bin NOT NULL, ${c.expires} int(11) unsigned NOT NULL, ${c.data} mediumtext COLLATE utf8mb4_bin, PRIMARY KEY (${c.id}), KEY ${quoteIdent('expires', 'index')} (${c.expires})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,

@@ -462,6 +462,7 @@ export class RedisStore implements SessionStore {
     const keep = new Set(except);
     const ids = (await this.listUser(userKey)).map((s) => s.id).filter((id) => !keep.has(id));
     const index = this.indexKey(userKey);
+    const cluster = this.client instanceof Cluster;
     // USER_CHUNK at a time: their DELs leave together, then one ZREM from this user's index and one WAIT
     // (waitReplicas) for the chunk. listUser has just read each of them as this user's; one that changed
     // hands since is destroyed all the same (as destroy() would), and the entry left in its new owner's
@@ -469,12 +470,12 @@ export class RedisStore implements SessionStore {
     for (let i = 0; i < ids.length; i += USER_CHUNK) {
       const chunk = ids.slice(i, i + USER_CHUNK);
       const keys = chunk.map((sid) => this.key(sid));
-      if (this.client instanceof Cluster) await Promise.all(keys.map((key) => this.redis.del(key)));
+      if (cluster) await Promise.all(keys.map((key) => this.redis.del(key)));
       else await this.redis.del(...keys);
       await this.redis.zrem(index, ...chunk);
       // A logout must survive a failover too. WAIT covers every write before it on the connection; a Cluster
       // answers it per node, so there each key is waited for on its own node.
-      if (this.client instanceof Cluster) await Promise.all(keys.map((key) => this.replicated(key, 'destroy')));
+      if (cluster) await Promise.all(keys.map((key) => this.replicated(key, 'destroy')));
       else await this.replicated(keys[keys.length - 1]!, 'destroy');
     }
     return ids.length;
