@@ -341,6 +341,25 @@ export const scaleStores = {
       const bytes = Number(execFileSync('du', ['-s', '--block-size=1', fileDir], { encoding: 'utf8' }).split('\t')[0]);
       return { live: n - Math.ceil(n / 10), bytes, what: 'bytes on disk (du)' };
     },
+    /**
+     * The same sessions as fill() but written by sess's FileStore itself (its steady state once sessions have
+     * been touched since a switch): its layout and its mtime, the expiry, which lets its reaper skip a live file
+     * with one stat. The expired tenth is written through a store whose clock stands before their expiry.
+     */
+    async fillSess(n, now) {
+      const { FileStore } = await import('@sess/store-file');
+      const live = new FileStore({ dir: fileDir, reapInterval: -1, concurrency: 64 });
+      const past = new FileStore({ dir: fileDir, reapInterval: -1, now: () => now - MAX_AGE });
+      for (let start = 0; start < n; start += 1_000) {
+        const writes = [];
+        for (let i = start; i < Math.min(n, start + 1_000); i++) {
+          const record = JSON.parse(json(i, now));
+          writes.push((isExpired(i) ? past : live).set(sid(i), record, { expires: new Date(expiresOf(i, now)) }));
+        }
+        await Promise.all(writes);
+      }
+      await Promise.all([live.close(), past.close()]);
+    },
     async incumbent(expressSession) {
       const { default: createFileStore } = await import('session-file-store');
       const FileStore = createFileStore(expressSession);

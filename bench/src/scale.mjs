@@ -9,6 +9,7 @@
 //  - the per-user index with 10,000 sessions of one user (at 100,000): list them, sign out all but the current.
 //   node src/scale.mjs [--stores memory,redis,pg,mysql,mongo,file] [--sizes 1000,100000,1000000] [--rounds 2]
 //                      [--duration 3] [--connections 10] [--user-at 100000] [--user-sessions 10000] [--out results/scale.json]
+//                      [--prune-incumbent-files]
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import os from 'node:os';
@@ -28,6 +29,8 @@ const connections = Number(opt('connections', 10));
 const outFile = opt('out', fileURLToPath(new URL('../results/scale.json', import.meta.url)));
 const USER_SESSIONS = Number(opt('user-sessions', 10_000));
 const userAt = Number(opt('user-at', 100_000)); // the size at which the per-user scenario runs
+// Also time sess's prune pass over the incumbent's files (a switch's first pass) where a store has fillSess.
+const pruneOnIncumbentFiles = args.includes('--prune-incumbent-files');
 const serverPath = fileURLToPath(new URL('./scale-server.mjs', import.meta.url));
 
 
@@ -238,6 +241,12 @@ async function measureSize(def, storeName, size, row, meter) {
       if (!def.inProcess && impl !== 'sess') {
         await def.clear();
         await def.fill(size, Date.now());
+      } else if (impl === 'sess' && def.fillSess) {
+        // sess's pass over files sess wrote (fillSess says why); its pass over the incumbent's files is
+        // measured too, as `sessOnIncumbentFiles`, when asked for (--prune-incumbent-files).
+        if (pruneOnIncumbentFiles) row.prune.sessOnIncumbentFiles = await prunePass(impl, storeName, size, jar);
+        await def.clear();
+        await def.fillSess(size, Date.now());
       }
       row.prune[impl === 'sess' ? 'sess' : 'es'] = await prunePass(impl, storeName, size, jar);
     }

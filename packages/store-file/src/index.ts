@@ -248,12 +248,18 @@ export class FileStore implements SessionStore {
     }
   }
 
-  private async writeFile(file: string, json: string): Promise<void> {
+  /**
+   * `expiresAt` becomes the file's modification time: the reaper skips a file whose mtime is still ahead with
+   * one `stat`, without reading it (see reap()). Best effort: a filesystem that refuses it leaves the write
+   * time, and the reaper then reads the file as it reads session-file-store's.
+   */
+  private async writeFile(file: string, json: string, expiresAt: number): Promise<void> {
     const tmp = path.join(this.dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       const handle = await fsp.open(tmp, 'wx', 0o600);
       try {
         await handle.writeFile(json, 'utf8');
+        await handle.utimes(new Date(this.now()), new Date(expiresAt)).catch(() => undefined);
         if (this.fsync) await handle.sync();
       } finally {
         await handle.close();
@@ -312,7 +318,7 @@ export class FileStore implements SessionStore {
       return;
     }
     const text = this.encode(record, ctx, userKey, json); // throws before any write for a BigInt and the like
-    await this.writeFile(file, text);
+    await this.writeFile(file, text, ctx.expires.getTime());
     await this.index(sid, prev?.userKey ?? null, userKey);
   }
 
@@ -571,6 +577,11 @@ export class FileStore implements SessionStore {
    * Remove expired session files (and temporary files older than an hour), at most `reapConcurrency`
    * files at a time, the folder read as a stream (a million names are never held at once). Resolves how
    * many sessions went. Corrupt files are left alone.
+   *
+   * A file this store wrote has its expiry as its modification time, so one `stat` tells that it is still
+   * live and the pass moves on without reading it. A file whose mtime has passed (expired, or written by
+   * session-file-store, whose mtime is its write time) is read and judged by its contents, as `get` judges
+   * it: the mtime only ever saves a read, it never decides a removal.
    */
   async reap(): Promise<number> {
     let removed = 0;
@@ -584,6 +595,11 @@ export class FileStore implements SessionStore {
       if (!name.endsWith(EXTENSION) || name.startsWith('.')) return;
       const sid = name.slice(0, -EXTENSION.length);
       if (!ID_PATTERN.test(sid)) return;
+      const st = await fsp.stat(path.join(this.dir, name)).catch((err: unknown) => {
+        if (isMissing(err)) return null;
+        throw err;
+      });
+      if (st === null || st.mtimeMs > now) return; // gone, or written by this store and not yet expired
       const s = await this.current(sid);
       if (s && !this.live(s)) {
         await this.serial(sid, async () => {

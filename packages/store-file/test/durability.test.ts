@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileStore } from '@sess/store-file';
@@ -90,6 +90,42 @@ test('the reaper keeps to reapConcurrency files at once (default 2, half of libu
     expect(readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `alive_${i}.json`).sort());
     await store.close();
   }
+});
+
+test('a file this store writes has its expiry as its mtime: the reaper passes it with one stat until then', async () => {
+  const dir = path.join(root, 'reap-mtime');
+  let clock = Date.now();
+  const store = new FileStore({ dir, reapInterval: 0, now: () => clock });
+  const expires = clock + 60_000;
+  await store.set('ours_live', rec('x'), { expires: new Date(expires) });
+  expect(Math.abs(statSync(path.join(dir, 'ours_live.json')).mtimeMs - expires)).toBeLessThan(2);
+  await store.touch('ours_live', rec('x'), { expires: new Date(expires + 5_000) });
+  expect(Math.abs(statSync(path.join(dir, 'ours_live.json')).mtimeMs - (expires + 5_000))).toBeLessThan(2);
+  // session-file-store's files: mtime is their write time, so they are read and judged by their contents
+  const past = clock - 1000;
+  const body = (last: number) => JSON.stringify({ cookie: { originalMaxAge: 1000, expires: new Date(last + 1000).toISOString(), httpOnly: true, path: '/' }, __lastAccess: last });
+  writeFileSync(path.join(dir, 'theirs_expired.json'), body(past - 1000));
+  writeFileSync(path.join(dir, 'theirs_live.json'), body(clock - 10));
+  // (written when their __lastAccess says, as session-file-store would have)
+  utimesSync(path.join(dir, 'theirs_expired.json'), new Date(past - 1000), new Date(past - 1000));
+  utimesSync(path.join(dir, 'theirs_live.json'), new Date(clock - 10), new Date(clock - 10));
+  const inner = store as unknown as { current: (sid: string) => Promise<unknown> };
+  const read = inner.current.bind(store);
+  const seen: string[] = [];
+  inner.current = (sid: string) => {
+    seen.push(sid);
+    return read(sid);
+  };
+  expect(await store.reap()).toBe(1);
+  expect(seen.filter((s) => s !== 'theirs_expired').sort()).toEqual(['theirs_live']); // ours_live never read
+  expect(readdirSync(dir).filter((f) => f.endsWith('.json')).sort()).toEqual(['ours_live.json', 'theirs_live.json']);
+  // once its expiry has passed, it is read and removed like any other
+  clock = expires + 6_000;
+  seen.length = 0;
+  expect(await store.reap()).toBe(2);
+  expect(seen).toContain('ours_live');
+  expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toEqual([]);
+  await store.close();
 });
 
 test('reapConcurrency must be a positive integer', () => {
