@@ -35,7 +35,9 @@ return 0
 /**
  * Replace the stored cookie (ARGV[1], JSON) and refresh the TTL (ARGV[2], seconds) without touching the
  * data: the value starts with `{"cookie":{…}` (express-session and this store write the cookie first), so
- * the script finds the end of that flat object, minding strings, and splices the new one in.
+ * the script finds the end of that flat object, minding strings, and splices the new one in. It jumps
+ * from one quote or brace to the next with string.find (a cookie is a few short strings), rather than
+ * looking at every byte: about half of Redis's time per touch.
  * Returns 1 when done, 0 when the key is missing, -1 when the value has another shape.
  */
 export const TOUCH_SCRIPT = `
@@ -44,19 +46,28 @@ if not cur then return 0 end
 local head = '{"cookie":{'
 if string.sub(cur, 1, #head) ~= head then return -1 end
 local i = #head + 1
-local n = #cur
-local inStr = false
-while i <= n do
-  local c = string.byte(cur, i)
-  if inStr then
-    if c == 92 then i = i + 1 elseif c == 34 then inStr = false end
-  elseif c == 34 then inStr = true
-  elseif c == 123 then return -1
-  elseif c == 125 then break
+while true do
+  local j = string.find(cur, '[{}"]', i)
+  if not j then return -1 end
+  local c = string.byte(cur, j)
+  if c == 125 then
+    i = j
+    break
   end
-  i = i + 1
+  if c == 123 then return -1 end
+  local k = j + 1
+  while true do
+    local q = string.find(cur, '["\\\\]', k)
+    if not q then return -1 end
+    if string.byte(cur, q) == 92 then
+      k = q + 2
+    else
+      k = q + 1
+      break
+    end
+  end
+  i = k
 end
-if i > n then return -1 end
 redis.call('SET', KEYS[1], '{"cookie":' .. ARGV[1] .. string.sub(cur, i + 1), 'EX', ARGV[2])
 return 1
 `;

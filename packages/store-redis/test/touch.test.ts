@@ -185,4 +185,28 @@ if (!svc.available) {
       }
     });
   });
+
+  test('touch replaces only the stored cookie, minding strings (a "}" or an escaped quote in a cookie value) and other shapes', async () => {
+    const prefix = `sesstouchs_${process.pid}_${realNow()}:`;
+    const store = new RedisStore({ client: ioredis, prefix });
+    const fresh = { originalMaxAge: 60_000, expires: new Date(frozen + 60_000).toISOString(), httpOnly: true, path: '/' };
+    const cases: Array<[string, string]> = [
+      // [stored value, what follows the cookie after the touch]
+      ['{"cookie":{"path":"/a}b","domain":"x\\\\\\"}y","httpOnly":true},"v":"}"}', ',"v":"}"}'],
+      ['{"cookie":{"originalMaxAge":null,"path":"/"},"cart":[{"sku":"A"}]}', ',"cart":[{"sku":"A"}]}'],
+      ['{"cookie":{"originalMaxAge":1000,"x":{"nested":"}"}},"v":1}', ',"v":1}'], // not flat: the compare-and-set path
+    ];
+    try {
+      for (const [i, [stored, rest]] of cases.entries()) {
+        const key = `${prefix}id${i}`;
+        await ioredis.set(key, stored, 'EX', 1000);
+        await store.touch(`id${i}`, { cookie: fresh } as unknown as SessionRecord, { expires: new Date(frozen + 60_000) });
+        expect(await ioredis.get(key)).toBe('{"cookie":' + JSON.stringify(fresh) + rest);
+        expect(await ioredis.ttl(key)).toBeLessThanOrEqual(60);
+      }
+    } finally {
+      const keys = await ioredis.keys(prefix + '*');
+      if (keys.length) await ioredis.del(...keys);
+    }
+  });
 }
