@@ -22,12 +22,15 @@ export type Es5Callable<C> = { call(thisArg: unknown, ...args: unknown[]): void;
 export function es5Constructor<C extends AnyClass>(name: string, Class: C, init: (self: InstanceType<C>, args: unknown[]) => void): Es5Callable<C> {
   const F = {
     [name]: function (this: unknown, ...args: unknown[]): object | void {
-      if (new.target) return Reflect.construct(Class, args, new.target) as object;
+      // `new F(…)` and `F(…)` build a `Class` (the same prototype): with `F` as new.target, V8 derived the
+      // instance's map on every call (15 µs for `new Cookie()` instead of 0.3). A subclass's `super(…)`
+      // passes its own new.target on.
+      if (new.target) return Reflect.construct(Class, args, new.target === F ? Class : new.target) as object;
       if (this instanceof Class) {
         init(this as InstanceType<C>, args);
         return;
       }
-      return Reflect.construct(Class, args, F) as object;
+      return Reflect.construct(Class, args, Class) as object;
     },
   }[name]!;
   F.prototype = Class.prototype;
