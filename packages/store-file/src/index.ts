@@ -588,8 +588,9 @@ export class FileStore implements SessionStore {
     const now = this.now();
     await eachLimit(await fsp.opendir(this.dir, { bufferSize: 256 }), this.reapConcurrency, async ({ name }) => {
       if (name.startsWith('.') && name.endsWith('.tmp')) {
+        // Its age by ctime: a write sets the temporary file's mtime to the session's expiry before the rename.
         const st = await fsp.stat(path.join(this.dir, name)).catch(() => null);
-        if (st && now - st.mtimeMs > 3_600_000) await fsp.rm(path.join(this.dir, name), { force: true });
+        if (st && now - st.ctimeMs > 3_600_000) await fsp.rm(path.join(this.dir, name), { force: true });
         return;
       }
       if (!name.endsWith(EXTENSION) || name.startsWith('.')) return;

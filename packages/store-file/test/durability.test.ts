@@ -128,6 +128,21 @@ test('a file this store writes has its expiry as its mtime: the reaper passes it
   await store.close();
 });
 
+test('the reaper removes temporary files left by a killed write once they are an hour old, by ctime (a write sets their mtime ahead)', async () => {
+  const dir = path.join(root, 'reap-tmp');
+  let clock = Date.now();
+  const store = new FileStore({ dir, reapInterval: 0, now: () => clock });
+  const tmp = path.join(dir, '.left_id.json.0a1b2c3d4e5f.tmp');
+  writeFileSync(tmp, '{"cookie":{}');
+  utimesSync(tmp, new Date(clock), new Date(clock + 86_400_000)); // as a write does before its rename
+  await store.reap();
+  expect(readdirSync(dir)).toContain('.left_id.json.0a1b2c3d4e5f.tmp'); // a write may still be in progress
+  clock += 2 * 3_600_000;
+  await store.reap();
+  expect(readdirSync(dir)).not.toContain('.left_id.json.0a1b2c3d4e5f.tmp');
+  await store.close();
+});
+
 test('reapConcurrency must be a positive integer', () => {
   for (const bad of [0, -1, 1.5, '2']) {
     expect(() => new FileStore({ dir: path.join(root, 'bad'), reapInterval: 0, reapConcurrency: bad as number })).toThrow(/reapConcurrency must be a positive integer/);
