@@ -62,6 +62,22 @@ describe('MemoryStore', () => {
     expect(await s.get('a')).toBeNull();
   });
 
+  test('touch splices a longer or shorter cookie in front of the same data, every time', async () => {
+    const s = new MemoryStore({ checkPeriod: 0 });
+    const data = { user: { id: 7, name: 'a "quoted" }{ name' }, cart: [1, 2] };
+    await s.set('a', { ...rec(1), ...data }, ctx());
+    const cookies = [
+      { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString(), httpOnly: true, path: '/', domain: 'sub.example.com', sameSite: 'strict' },
+      { originalMaxAge: null, path: '/' },
+      { originalMaxAge: 5_000, expires: new Date(Date.now() + 5_000).toISOString(), secure: true, httpOnly: true, path: '/a}b"c' },
+    ];
+    for (const cookie of cookies) {
+      await s.touch('a', { cookie } as unknown as SessionRecord, ctx());
+      const r = (await s.get('a'))!;
+      expect(JSON.parse(JSON.stringify(r))).toEqual({ cookie, n: 1, ...data });
+    }
+  });
+
   test('is a compat Store (EventEmitter) and its timer does not keep the process alive', () => {
     expect(new MemoryStore({ checkPeriod: 0 })).toBeInstanceOf(Store);
     const src = path.join(__dirname, '..', 'dist', 'entry.js');
