@@ -53,9 +53,10 @@ const COOKIE_PREFIX = '{"cookie":';
  * longer does).
  */
 function flat(s: string): string {
-  s.charCodeAt(0);
+  _flatSink = s.charCodeAt(0); // kept, so an optimising compiler cannot drop the read as unused
   return s;
 }
+let _flatSink = 0;
 
 /**
  * A string of its own with `s`'s characters, for a key kept as long as its session: an id cut from a Cookie
