@@ -97,6 +97,11 @@ export class RedisStore implements SessionStore {
   private readonly batchWrites: boolean;
   /** The socket corked for this turn of the event loop, if any (see `batchWrites`). */
   private corked: Socket | null = null;
+  /** The writes waiting for the next shared WAIT (waitReplicas, one connection), and where that WAIT is. */
+  private waiters: Array<{ resolve: (n: number) => void; reject: (err: unknown) => void }> = [];
+  private waitState: 'idle' | 'scheduled' | 'out' = 'idle';
+  /** How many times the connection has closed (waitReplicas, one connection): a write's WAIT must answer on its own. */
+  private closes = 0;
   /** Set once this instance has written a user key: touches then keep the index's expiry in step. */
   private indexed = false;
 
@@ -143,6 +148,7 @@ export class RedisStore implements SessionStore {
       });
       this.owned = true;
     }
+    if (this.waitFor && !(this.client instanceof Cluster)) this.client.on('close', () => void this.closes++);
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     if (typeof this.prefix !== 'string') throw new ConfigError('RedisStore prefix must be a string: new RedisStore({ prefix: "sess:" })');
     this.scanCount = options.scanCount ?? 100;
@@ -202,7 +208,7 @@ export class RedisStore implements SessionStore {
    * With `waitReplicas`: wait until enough replicas have this connection's writes so far (WAIT), on the node
    * holding `key` for a Cluster; a StoreError when fewer have them in time.
    */
-  private async replicated(key: string, operation: string): Promise<void> {
+  private async replicated(key: string, operation: string, since: number): Promise<void> {
     const w = this.waitFor;
     if (!w) return;
     let acked: number;
@@ -212,10 +218,49 @@ export class RedisStore implements SessionStore {
       const [err, n] = replies?.[1] ?? [new Error('no reply to WAIT'), 0];
       if (err) throw err;
       acked = Number(n);
-    } else acked = await this.client.wait(w.replicas, w.timeoutMs);
+    } else {
+      acked = await this.sharedWait(this.client, w);
+      // WAIT counts the writes of the connection it is sent on. Once the connection has closed, ioredis sends the
+      // WAIT again on the next one (to a promoted replica, after a failover), where it vouches for nothing written
+      // before: a write whose connection closed before the answer is not acknowledged.
+      if (this.closes !== since) {
+        throw new StoreError(operation, `Redis ${operation}: the connection closed before WAIT confirmed the write (waitReplicas): not acknowledged`);
+      }
+    }
     if (acked < w.replicas) {
       throw new StoreError(operation, `Redis ${operation}: the write reached ${acked} of ${w.replicas} replica${w.replicas === 1 ? '' : 's'} within ${w.timeoutMs} ms (waitReplicas): not acknowledged`);
     }
+  }
+
+  /**
+   * One `WAIT` for every write that asks within a turn of the event loop: WAIT covers all the writes sent on the
+   * connection before it, and it blocks the connection until it answers. One per write would queue them: with a
+   * replica lagging, 50 concurrent writes took 50 timeouts in a row (8 s for 100 ms each), and every read behind
+   * them on the connection waited too. A write that asks while a WAIT is out joins the next one, sent when that
+   * one answers (the WAIT out may have left before the write did).
+   */
+  private sharedWait(client: Redis, w: { replicas: number; timeoutMs: number }): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.pumpWait(client, w);
+    });
+  }
+
+  private pumpWait(client: Redis, w: { replicas: number; timeoutMs: number }): void {
+    if (this.waitState !== 'idle' || this.waiters.length === 0) return;
+    this.waitState = 'scheduled';
+    setImmediate(() => {
+      const batch = this.waiters;
+      this.waiters = [];
+      this.waitState = 'out';
+      client.wait(w.replicas, w.timeoutMs).then(
+        (n) => batch.forEach((b) => b.resolve(n)),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      ).finally(() => {
+        this.waitState = 'idle';
+        this.pumpWait(client, w);
+      });
+    });
   }
 
   private lockKey(sid: string): string {
@@ -275,13 +320,14 @@ export class RedisStore implements SessionStore {
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    const since = this.closes;
     const key = this.key(sid);
     const ttl = this.ttlSeconds(ctx);
     if (ctx.userKey === undefined) {
       const value = recordJson(record, ctx.json); // throws (BigInt, cycles) before any write
       if (ttl <= 0) await this.redis.del(key);
       else await this.redis.set(key, value, 'EX', ttl);
-      await this.replicated(key, 'set');
+      await this.replicated(key, 'set', since);
       return;
     }
     const userKey = ctx.userKey;
@@ -297,13 +343,14 @@ export class RedisStore implements SessionStore {
       }
     }
     await this.reindex(sid, before, ttl <= 0 ? null : userKey, ctx.expires.getTime());
-    await this.replicated(key, 'set');
+    await this.replicated(key, 'set', since);
   }
 
   destroy(sid: string): Promise<void>;
   /** express-session's callback form (added by acceptCallbacks). */
   destroy(sid: string, cb: Callback): void;
   async destroy(sid: string): Promise<void> {
+    const since = this.closes;
     const key = this.key(sid);
     const old = await this.redis.getdel(key);
     if (old !== null) {
@@ -315,7 +362,7 @@ export class RedisStore implements SessionStore {
       }
     }
     // A logout must survive a failover too: a destroy lost there would bring the session back.
-    await this.replicated(key, 'destroy');
+    await this.replicated(key, 'destroy', since);
   }
 
   /** Compare-and-set loop: read, compute the new value, write only if nobody wrote meanwhile. */
@@ -341,6 +388,7 @@ export class RedisStore implements SessionStore {
 
   /** Refresh the TTL and the stored cookie; the data is left as it is. Never recreates a missing session. */
   async touch(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
+    const since = this.closes;
     const ttl = this.ttlSeconds(ctx);
     const key = this.key(sid);
     if (ttl <= 0) {
@@ -360,12 +408,12 @@ export class RedisStore implements SessionStore {
         userKey = value === null ? null : this.safeUser(value);
       }
       if (userKey !== null) await this.reindex(sid, userKey, userKey, ctx.expires.getTime());
-      await this.replicated(key, 'touch');
+      await this.replicated(key, 'touch', since);
       return;
     }
     const prev = await this.update(sid, (cur) => ({ value: recordJson({ ...cur.record, cookie: record.cookie }, undefined, cur.userKey), ttl }));
     if (prev?.userKey) await this.reindex(sid, prev.userKey, prev.userKey, ctx.expires.getTime());
-    await this.replicated(key, 'touch');
+    await this.replicated(key, 'touch', since);
   }
 
   private safeUser(value: string): string | null {
@@ -378,6 +426,7 @@ export class RedisStore implements SessionStore {
 
   /** Apply a patch atomically (compare-and-set script, retried on conflict); false if the session is gone. */
   async patch(sid: string, p: SessionPatch, ctx: WriteContext): Promise<boolean> {
+    const since = this.closes;
     const ttl = this.ttlSeconds(ctx);
     let userKey: string | null = null;
     const prev = await this.update(sid, (cur) => {
@@ -390,19 +439,20 @@ export class RedisStore implements SessionStore {
     });
     if (!prev) return false;
     if (prev.userKey !== null || userKey !== null) await this.reindex(sid, prev.userKey, ttl > 0 ? userKey : null, ctx.expires.getTime());
-    await this.replicated(this.key(sid), 'patch');
+    await this.replicated(this.key(sid), 'patch', since);
     return true;
   }
 
   /** SET NX PX with an owner token; released (by a script) only by its owner. */
   async lock(sid: string, opts: { ttlMs: number; waitMs: number }): Promise<SessionLock> {
+    const since = this.closes;
     const key = this.lockKey(sid);
     const token = randomBytes(16).toString('hex');
     await pollLock(async () => (await this.redis.set(key, token, 'PX', Math.max(1, Math.round(opts.ttlMs)), 'NX')) === 'OK', opts.waitMs);
     if (this.waitFor) {
       // A lock only the dying primary knew of would let a second holder in after a failover.
       try {
-        await this.replicated(key, 'lock');
+        await this.replicated(key, 'lock', since);
       } catch (err) {
         await this.script(RELEASE_SCRIPT, [key], [token]).catch(() => undefined);
         throw err;
@@ -469,14 +519,15 @@ export class RedisStore implements SessionStore {
     // index points at nothing: that owner's next listUser drops it.
     for (let i = 0; i < ids.length; i += USER_CHUNK) {
       const chunk = ids.slice(i, i + USER_CHUNK);
+      const since = this.closes;
       const keys = chunk.map((sid) => this.key(sid));
       if (cluster) await Promise.all(keys.map((key) => this.redis.del(key)));
       else await this.redis.del(...keys);
       await this.redis.zrem(index, ...chunk);
       // A logout must survive a failover too. WAIT covers every write before it on the connection; a Cluster
       // answers it per node, so there each key is waited for on its own node.
-      if (cluster) await Promise.all(keys.map((key) => this.replicated(key, 'destroy')));
-      else await this.replicated(keys[keys.length - 1]!, 'destroy');
+      if (cluster) await Promise.all(keys.map((key) => this.replicated(key, 'destroy', since)));
+      else await this.replicated(keys[keys.length - 1]!, 'destroy', since);
     }
     return ids.length;
   }

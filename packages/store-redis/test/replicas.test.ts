@@ -25,8 +25,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+// No wait before a primary streams its first full sync to a replica (Redis 7 waits 5 s by default, for more
+// replicas to join the same transfer): the replicas here link in a fraction of a second instead of about 5.
 async function server(port: number, ...extra: string[]): Promise<ChildProcess> {
-  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0', '--dir', dir, ...extra], { stdio: 'ignore' });
   procs.push(p);
   const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
   await probe.connect().catch(() => undefined);
@@ -35,14 +37,15 @@ async function server(port: number, ...extra: string[]): Promise<ChildProcess> {
   return p;
 }
 
+/** Wait for the replica's link to its primary to be up (a set-up step, given 20 s on a loaded machine). */
 async function linked(replicaPort: number): Promise<void> {
   const r = new Redis({ port: replicaPort });
   try {
-    for (let i = 0; i < 100; i++) {
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
       if ((await r.info('replication')).includes('master_link_status:up')) return;
       await new Promise((res) => setTimeout(res, 50));
     }
-    throw new Error('the replica did not link to its primary');
+    throw new Error('the replica did not link to its primary within 20 s');
   } finally {
     r.disconnect();
   }
@@ -52,8 +55,10 @@ const rec = (n: number): SessionRecord => ({ cookie: { originalMaxAge: 60_000, e
 const ctx = () => ({ expires: new Date(Date.now() + 60_000) });
 const sid = (n: number) => `replica${String(n).padStart(25, '0')}`;
 
-afterAll(() => {
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+afterAll(async () => {
+  const running = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+  for (const p of running) p.kill('SIGKILL');
+  await Promise.all(running.map((p) => new Promise((r) => p.once('exit', r))));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,6 +105,85 @@ if (!hasRedis) {
       } finally {
         replicaProc.kill('SIGCONT');
         await store.close();
+      }
+    });
+
+    test('concurrent writes share one WAIT: a stalled replica costs them one timeout, not one each in a row', async () => {
+      const store = new RedisStore({ url: `redis://127.0.0.1:${primary}`, prefix: 'shared:', waitReplicas: { replicas: 1, timeoutMs: 200 } });
+      const admin = new Redis({ port: primary });
+      const waits = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+      try {
+        await store.set(sid(0), rec(0), ctx()); // connected, and one WAIT on record
+        const before = await waits();
+        replicaProc.kill('SIGSTOP');
+        let results: PromiseSettledResult<void>[];
+        try {
+          results = await Promise.allSettled(Array.from({ length: 50 }, (_, n) => store.set(sid(n), rec(n), ctx())));
+        } finally {
+          replicaProc.kill('SIGCONT');
+        }
+        expect(results.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'SESS_STORE')).toBe(true);
+        // Their replies arrive together, and the 50 continuations join one WAIT (two if one was already out).
+        expect((await waits()) - before).toBeLessThanOrEqual(2);
+        await linked(replica);
+        // Healthy again: writes in a row each get their WAIT, and succeed.
+        for (let n = 0; n < 3; n++) await store.set(sid(n), rec(n), ctx());
+        const onReplica = new Redis({ port: replica });
+        expect(JSON.parse((await onReplica.get(`shared:${sid(2)}`))!).n).toBe(2);
+        onReplica.disconnect();
+      } finally {
+        admin.disconnect();
+        await store.close();
+      }
+    });
+
+    test('a write whose connection closes while its WAIT is out is not acknowledged: the WAIT sent again on the next connection (a promoted server) vouches for nothing written before', async () => {
+      // A failover in miniature: the store reaches Redis through a proxy, first to this primary (its replica
+      // stalled, so the write's WAIT blocks), then, once the connection is cut, to another primary with a healthy
+      // replica, where ioredis sends the WAIT again and it is answered at once.
+      const other = await freePort();
+      const otherReplica = await freePort();
+      await server(other);
+      await server(otherReplica, '--replicaof', '127.0.0.1', String(other));
+      await linked(otherReplica);
+      let target = primary;
+      const sockets = new Set<net.Socket>();
+      const proxy = net.createServer((down) => {
+        const up = net.connect(target, '127.0.0.1');
+        for (const x of [down, up]) {
+          sockets.add(x);
+          x.on('error', () => undefined);
+          x.on('close', () => sockets.delete(x));
+        }
+        down.pipe(up).pipe(down);
+        up.on('close', () => down.destroy());
+        down.on('close', () => up.destroy());
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      const store = new RedisStore({ url: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, prefix: 'moved:', waitReplicas: { replicas: 1, timeoutMs: 3000 } });
+      const admin = new Redis({ port: primary });
+      try {
+        await store.set(sid(0), rec(0), ctx());
+        const id = await store.client.client('ID');
+        replicaProc.kill('SIGSTOP');
+        let outcome: PromiseSettledResult<void>;
+        try {
+          const write = store.set(sid(1), rec(1), ctx());
+          for (let i = 0; i < 200 && !/ cmd=wait /.test((await admin.client('LIST', 'ID', String(id))) as string); i++) await new Promise((r) => setTimeout(r, 10));
+          target = other;
+          for (const x of sockets) x.destroy();
+          [outcome] = await Promise.allSettled([write]);
+        } finally {
+          replicaProc.kill('SIGCONT');
+        }
+        expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'SESS_STORE', operation: 'set', message: expect.stringContaining('connection closed before WAIT confirmed the write') } });
+        await store.set(sid(2), rec(2), ctx()); // on the new connection, writes are acknowledged as usual
+        await linked(replica);
+      } finally {
+        admin.disconnect();
+        await store.close();
+        for (const x of sockets) x.destroy();
+        proxy.close();
       }
     });
 

@@ -64,6 +64,11 @@ export interface TrafficReport {
   longestMs: number;
   /** Acknowledged increments not in the store afterwards. */
   lostWrites: number;
+  /**
+   * Acknowledged sessions the store no longer had (a 401 for a cookie from a login that succeeded: the user is
+   * logged out without asking); their acknowledged increments count in lostWrites too.
+   */
+  lostSessions: number;
   /** Requests with a logged-out session's cookie that found it again. */
   resurrected: number;
   /** From the first failure to the last one: how long requests failed. */
@@ -79,7 +84,7 @@ interface User {
 
 /** Mixed traffic from `users` virtual users until `stop()`; then the report, after checking every user's counter. */
 export function traffic(url: string, users = 24): { stop(): Promise<TrafficReport>; mark(): void } {
-  const report: TrafficReport = { requests: 0, failed: {}, longestMs: 0, lostWrites: 0, resurrected: 0, outageMs: 0, acknowledgedWrites: 0 };
+  const report: TrafficReport = { requests: 0, failed: {}, longestMs: 0, lostWrites: 0, lostSessions: 0, resurrected: 0, outageMs: 0, acknowledgedWrites: 0 };
   let running = true;
   let firstFailure = 0;
   let lastFailure = 0;
@@ -120,15 +125,17 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
           u.loggedOut.push(u.cookie);
           u.cookie = undefined;
         } else failedWith(r.status);
-      } else if (dice < 0.35) {
-        const r = await call('/read', u.cookie);
-        if (r.status !== 200) failedWith(r.status);
       } else {
-        const r = await call('/inc', u.cookie);
-        if (r.status === 200) {
+        const r = await call(dice < 0.35 ? '/read' : '/inc', u.cookie);
+        if (r.status === 200 && dice >= 0.35) {
           u.acked = Number(r.body);
           report.acknowledgedWrites++;
-        } else failedWith(r.status);
+        } else if (r.status === 401) {
+          report.lostSessions++;
+          report.lostWrites += u.acked;
+          u.cookie = undefined;
+          failedWith(r.status);
+        } else if (r.status !== 200) failedWith(r.status);
       }
       if (u.loggedOut.length && Math.random() < 0.05) {
         const r = await call('/read', u.loggedOut[Math.floor(Math.random() * u.loggedOut.length)]);
@@ -154,6 +161,7 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
       for (const u of all) {
         if (u.cookie) {
           const r = await settled(u.cookie);
+          if (r.status === 401) report.lostSessions++;
           const stored = r.status === 200 ? Number(r.body) : 0;
           if (stored < u.acked) report.lostWrites += u.acked - stored;
         }
@@ -168,7 +176,7 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
 /** A report on one line: requests, failures by status, the outage, the longest request, writes lost, logouts undone. */
 export function summary(r: TrafficReport): string {
   const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
-  return `${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.resurrected} sessions back after logout`;
+  return `${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.lostSessions} acknowledged sessions lost; ${r.resurrected} sessions back after logout`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

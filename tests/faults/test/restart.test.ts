@@ -38,7 +38,7 @@ for (const s of scenarios) {
       await sleep(5000);
       const r = await load.stop();
       console.log(`${s.name}: down ${downMs} ms; ${summary(r)}`);
-      if (s.durable) expect(r.lostWrites).toBe(0);
+      if (s.durable) expect([r.lostWrites, r.lostSessions]).toEqual([0, 0]);
       expect(r.resurrected).toBe(0);
       // A request makes at most two store operations (its load, its save), each cut off at storeTimeout; the rest is
         // the app and the proxy, slower on a loaded machine.

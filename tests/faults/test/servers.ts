@@ -125,8 +125,23 @@ export async function ownFerretDb(): Promise<OwnServer> {
   return processServer(`mongodb://127.0.0.1:${port}/test`, port, dir, () => spawn(bin, ['-listen', `127.0.0.1:${port}`, '-dir', dir], { stdio: 'ignore' }));
 }
 
+/**
+ * What a failover took: until a replica was promoted, and until every primary had `replicas` replicas linked and
+ * caught up again (what a write with `waitReplicas: replicas` needs to be acknowledged; the promoted one's
+ * remaining replicas must re-link to it first, a full sync when a partial one is refused).
+ */
+export interface FailoverTimes {
+  promotedMs: number;
+  writableMs: number;
+}
+
+/** Whether a primary's INFO replication lists at least `replicas` replicas online. */
+function hasOnlineReplicas(info: string, replicas: number): boolean {
+  return info.split('\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length >= replicas;
+}
+
 /** A Redis primary with two replicas and three Sentinels of our own; `failover()` SIGKILLs the primary. */
-export async function ownSentinel(name: string): Promise<{ url: string; failover(): Promise<{ promotedMs: number }>; stop(): Promise<void> }> {
+export async function ownSentinel(name: string): Promise<{ url: string; failover(replicas?: number): Promise<FailoverTimes>; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-sentinel-'));
   const procs: ChildProcess[] = [];
   const redis = (port: number, ...extra: string[]) => {
@@ -157,13 +172,17 @@ export async function ownSentinel(name: string): Promise<{ url: string; failover
   }
   return {
     url: `${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}#${name}`,
-    async failover() {
+    async failover(replicas = 0) {
       const t = Date.now();
       primary.kill('SIGKILL');
+      let promotedMs: number | undefined;
       for (;;) {
         const addr = ask(sentinelPorts[0]!, 'sentinel', 'get-master-addr-by-name', name).split('\n')[1];
-        if (addr && Number(addr) !== primaryPort) return { promotedMs: Date.now() - t };
-        if (Date.now() - t > 30_000) throw new Error('no replica was promoted within 30 s');
+        if (addr && Number(addr) !== primaryPort) {
+          promotedMs ??= Date.now() - t;
+          if (hasOnlineReplicas(ask(Number(addr), 'info', 'replication'), replicas)) return { promotedMs, writableMs: Date.now() - t };
+        }
+        if (Date.now() - t > 60_000) throw new Error(promotedMs === undefined ? 'no replica was promoted within 60 s' : `the promoted primary had no ${replicas} replica(s) online within 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
@@ -176,7 +195,7 @@ export async function ownSentinel(name: string): Promise<{ url: string; failover
 }
 
 /** A Redis Cluster of our own: 3 primaries, each with `replicas` replicas; `failover()` SIGKILLs a primary. */
-export async function ownCluster(replicas = 2): Promise<{ url: string; failover(): Promise<{ promotedMs: number }>; stop(): Promise<void> }> {
+export async function ownCluster(replicas = 2): Promise<{ url: string; failover(replicas?: number): Promise<FailoverTimes>; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-cluster-'));
   const ports: number[] = [];
   for (let i = 0; i < 3 * (1 + replicas); i++) ports.push(await freePort());
@@ -192,7 +211,7 @@ export async function ownCluster(replicas = 2): Promise<{ url: string; failover(
   for (let i = 0; i < 300 && !(healthy(ports) && replicasSynced()); i++) await new Promise((r) => setTimeout(r, 100));
   return {
     url: ports.map((p) => `127.0.0.1:${p}`).join(','),
-    async failover() {
+    async failover(needed = 0) {
       const victim = ports.find((p) => ask(p, 'info', 'replication').includes('role:master'))!;
       const id = ask(victim, 'cluster', 'myid');
       const t = Date.now();
@@ -200,9 +219,15 @@ export async function ownCluster(replicas = 2): Promise<{ url: string; failover(
       const alive = ports.filter((p) => p !== victim);
       // Promoted: the cluster marked the dead primary failed (not just suspected) and serves every slot again.
       const failedOver = () => alive.every((p) => ask(p, 'cluster', 'nodes').split('\n').some((l) => l.startsWith(id) && / fail[ ,]|,fail /.test(l + ' ') && !l.includes('fail?'))) && healthy(alive);
+      const writable = () => alive.every((p) => {
+        const info = ask(p, 'info', 'replication');
+        return !info.includes('role:master') || hasOnlineReplicas(info, needed);
+      });
+      let promotedMs: number | undefined;
       for (;;) {
-        if (failedOver()) return { promotedMs: Date.now() - t };
-        if (Date.now() - t > 30_000) throw new Error('the cluster did not recover within 30 s');
+        if (promotedMs === undefined && failedOver()) promotedMs = Date.now() - t;
+        if (promotedMs !== undefined && writable()) return { promotedMs, writableMs: Date.now() - t };
+        if (Date.now() - t > 60_000) throw new Error(promotedMs === undefined ? 'the cluster did not recover within 60 s' : `a primary had no ${needed} replica(s) online within 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
