@@ -78,6 +78,8 @@ export interface TrafficReport {
 
 interface User {
   cookie?: string;
+  /** A logout of this cookie failed: the store may have deleted the session all the same (a 401 is then no loss). */
+  logoutFailed?: boolean;
   acked: number;
   loggedOut: string[];
 }
@@ -115,6 +117,7 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
         if (r.status === 200 && r.setCookie) {
           u.cookie = r.setCookie;
           u.acked = 0;
+          u.logoutFailed = false;
         } else failedWith(r.status);
         continue;
       }
@@ -124,17 +127,23 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
         if (r.status === 200) {
           u.loggedOut.push(u.cookie);
           u.cookie = undefined;
-        } else failedWith(r.status);
+        } else {
+          // A failed write's outcome is unknown: with waitReplicas, the delete may have landed and only its WAIT failed.
+          u.logoutFailed = true;
+          failedWith(r.status);
+        }
       } else {
         const r = await call(dice < 0.35 ? '/read' : '/inc', u.cookie);
         if (r.status === 200 && dice >= 0.35) {
           u.acked = Number(r.body);
           report.acknowledgedWrites++;
         } else if (r.status === 401) {
-          report.lostSessions++;
-          report.lostWrites += u.acked;
+          if (!u.logoutFailed) {
+            report.lostSessions++;
+            report.lostWrites += u.acked;
+            failedWith(r.status);
+          }
           u.cookie = undefined;
-          failedWith(r.status);
         } else if (r.status !== 200) failedWith(r.status);
       }
       if (u.loggedOut.length && Math.random() < 0.05) {
@@ -161,9 +170,11 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
       for (const u of all) {
         if (u.cookie) {
           const r = await settled(u.cookie);
-          if (r.status === 401) report.lostSessions++;
-          const stored = r.status === 200 ? Number(r.body) : 0;
-          if (stored < u.acked) report.lostWrites += u.acked - stored;
+          if (r.status !== 401 || !u.logoutFailed) {
+            if (r.status === 401) report.lostSessions++;
+            const stored = r.status === 200 ? Number(r.body) : 0;
+            if (stored < u.acked) report.lostWrites += u.acked - stored;
+          }
         }
         for (const old of u.loggedOut) if ((await settled(old)).status === 200) report.resurrected++;
       }

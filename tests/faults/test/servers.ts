@@ -140,8 +140,13 @@ function hasOnlineReplicas(info: string, replicas: number): boolean {
   return info.split('\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length >= replicas;
 }
 
-/** A Redis primary with two replicas and three Sentinels of our own; `failover()` SIGKILLs the primary. */
-export async function ownSentinel(name: string): Promise<{ url: string; failover(replicas?: number): Promise<FailoverTimes>; stop(): Promise<void> }> {
+/**
+ * A Redis primary with `replicas` replicas (2 by default) and three Sentinels of our own; `failover()` SIGKILLs the
+ * primary and, with `rejoin`, starts it again once a replica is promoted, as a replica of the new primary. (Started
+ * as a primary, empty, it answered clients as one until Sentinel made it a replica, and their sessions were gone.)
+ */
+export async function ownSentinel(name: string, opts: { replicas?: number; rejoin?: boolean } = {}): Promise<{ url: string; failover(replicas?: number): Promise<FailoverTimes>; stop(): Promise<void> }> {
+  const replicaCount = opts.replicas ?? 2;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-sentinel-'));
   const procs: ChildProcess[] = [];
   const redis = (port: number, ...extra: string[]) => {
@@ -152,7 +157,8 @@ export async function ownSentinel(name: string): Promise<{ url: string; failover
   const primaryPort = await freePort();
   const primary = redis(primaryPort);
   await answers(primaryPort);
-  const replicaPorts = [await freePort(), await freePort()];
+  const replicaPorts: number[] = [];
+  for (let i = 0; i < replicaCount; i++) replicaPorts.push(await freePort());
   for (const p of replicaPorts) redis(p, '--replicaof', '127.0.0.1', String(primaryPort));
   const sentinelPorts = [await freePort(), await freePort(), await freePort()];
   for (const [i, p] of sentinelPorts.entries()) {
@@ -163,10 +169,10 @@ export async function ownSentinel(name: string): Promise<{ url: string; failover
   }
   for (const p of [...replicaPorts, ...sentinelPorts]) await answers(p);
   const ask = (port: number, ...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
-  // Both replicas in sync, and every Sentinel knows both of them and the others.
+  // Every replica in sync, and every Sentinel knows all of them and the others.
   for (let i = 0; i < 200; i++) {
     const synced = replicaPorts.every((p) => ask(p, 'info', 'replication').includes('master_link_status:up'));
-    const known = sentinelPorts.every((p) => ask(p, 'sentinel', 'replicas', name).split('\n').filter((l) => l === 'ip').length === 2 && Number(ask(p, 'sentinel', 'master', name).split('\n').at(ask(p, 'sentinel', 'master', name).split('\n').indexOf('num-other-sentinels') + 1)) === 2);
+    const known = sentinelPorts.every((p) => ask(p, 'sentinel', 'replicas', name).split('\n').filter((l) => l === 'ip').length === replicaCount && Number(ask(p, 'sentinel', 'master', name).split('\n').at(ask(p, 'sentinel', 'master', name).split('\n').indexOf('num-other-sentinels') + 1)) === 2);
     if (synced && known) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -179,7 +185,10 @@ export async function ownSentinel(name: string): Promise<{ url: string; failover
       for (;;) {
         const addr = ask(sentinelPorts[0]!, 'sentinel', 'get-master-addr-by-name', name).split('\n')[1];
         if (addr && Number(addr) !== primaryPort) {
-          promotedMs ??= Date.now() - t;
+          if (promotedMs === undefined) {
+            promotedMs = Date.now() - t;
+            if (opts.rejoin) redis(primaryPort, '--replicaof', '127.0.0.1', addr);
+          }
           if (hasOnlineReplicas(ask(Number(addr), 'info', 'replication'), replicas)) return { promotedMs, writableMs: Date.now() - t };
         }
         if (Date.now() - t > 60_000) throw new Error(promotedMs === undefined ? 'no replica was promoted within 60 s' : `the promoted primary had no ${replicas} replica(s) online within 60 s`);
