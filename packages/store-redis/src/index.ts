@@ -148,16 +148,9 @@ export class RedisStore implements SessionStore {
       });
       this.owned = true;
     }
-    if (this.waitFor) {
-      // A write's WAIT must answer on the connection the write used (see replicated()): count the closes.
-      const bump = () => void this.closes++;
-      if (this.client instanceof Cluster) {
-        const watch = (node: Redis) => void node.on('close', bump);
-        for (const node of this.client.nodes('all')) watch(node);
-        this.client.on('+node', watch);
-        this.client.on('-node', bump);
-      } else this.client.on('close', bump);
-    }
+    // A write's WAIT must answer on the connection the write used (see replicated()): count its closes. (A Cluster
+    // aborts a pipeline whose node connection closes; it is not resent.)
+    if (this.waitFor && !(this.client instanceof Cluster)) this.client.on('close', () => void this.closes++);
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     if (typeof this.prefix !== 'string') throw new ConfigError('RedisStore prefix must be a string: new RedisStore({ prefix: "sess:" })');
     this.scanCount = options.scanCount ?? 100;
@@ -229,9 +222,8 @@ export class RedisStore implements SessionStore {
       acked = Number(n);
     } else acked = await this.sharedWait(this.client, w);
     // WAIT counts the writes of the connection it is sent on. Once the connection has closed, ioredis sends the
-    // WAIT again on the next one (to the promoted replica, after a failover; on a Cluster, to the node the slot
-    // moved to), where it vouches for nothing written before: a write is not acknowledged when a connection
-    // closed between its start and its WAIT's answer (on a Cluster, any node's: rare, and never a false success).
+    // WAIT again on the next one (to the promoted replica, after a failover), where it vouches for nothing written
+    // before: a write is not acknowledged when the connection closed between its start and its WAIT's answer.
     if (this.closes !== since) {
       throw new StoreError(operation, `Redis ${operation}: the connection closed before WAIT confirmed the write (waitReplicas): not acknowledged`);
     }
