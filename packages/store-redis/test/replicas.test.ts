@@ -146,21 +146,8 @@ if (!hasRedis) {
       await server(other);
       await server(otherReplica, '--replicaof', '127.0.0.1', String(other));
       await linked(otherReplica);
-      let target = primary;
-      const sockets = new Set<net.Socket>();
-      const proxy = net.createServer((down) => {
-        const up = net.connect(target, '127.0.0.1');
-        for (const x of [down, up]) {
-          sockets.add(x);
-          x.on('error', () => undefined);
-          x.on('close', () => sockets.delete(x));
-        }
-        down.pipe(up).pipe(down);
-        up.on('close', () => down.destroy());
-        down.on('close', () => up.destroy());
-      });
-      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-      const store = new RedisStore({ url: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, prefix: 'moved:', waitReplicas: { replicas: 1, timeoutMs: 3000 } });
+      const proxy = await cuttableLink(primary);
+      const store = new RedisStore({ url: `redis://127.0.0.1:${proxy.port}`, prefix: 'moved:', waitReplicas: { replicas: 1, timeoutMs: 3000 } });
       const admin = new Redis({ port: primary });
       try {
         await store.set(sid(0), rec(0), ctx());
@@ -170,8 +157,7 @@ if (!hasRedis) {
         try {
           const write = store.set(sid(1), rec(1), ctx());
           for (let i = 0; i < 200 && !/ cmd=wait /.test((await admin.client('LIST', 'ID', String(id))) as string); i++) await new Promise((r) => setTimeout(r, 10));
-          target = other;
-          for (const x of sockets) x.destroy();
+          proxy.moveTo(other);
           [outcome] = await Promise.allSettled([write]);
         } finally {
           replicaProc.kill('SIGCONT');
@@ -182,7 +168,6 @@ if (!hasRedis) {
       } finally {
         admin.disconnect();
         await store.close();
-        for (const x of sockets) x.destroy();
         proxy.close();
       }
     });
@@ -195,10 +180,11 @@ if (!hasRedis) {
   });
 
   /**
-   * The replication link through a proxy that can be cut: while cut, what the primary sends (and the replica's
-   * acknowledgements) never arrives, as in a partition or a primary dying with data still in its buffers.
+   * A proxy to `target` that can be cut: while cut, what either side sends never arrives, as in a partition or a
+   * primary dying with data still in its buffers. `moveTo` closes its connections and sends the next ones to
+   * another server, as a client finds a promoted replica after a failover.
    */
-  async function cuttableLink(target: number): Promise<{ port: number; cut(): void; close(): void }> {
+  async function cuttableLink(target: number): Promise<{ port: number; cut(): void; moveTo(port: number): void; close(): void }> {
     let cut = false;
     const sockets = new Set<net.Socket>();
     const srv = net.createServer((down) => {
@@ -206,6 +192,7 @@ if (!hasRedis) {
       for (const s of [down, up]) {
         sockets.add(s);
         s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
       }
       up.on('data', (d) => void (cut || down.write(d)));
       down.on('data', (d) => void (cut || up.write(d)));
@@ -216,6 +203,10 @@ if (!hasRedis) {
     return {
       port: (srv.address() as net.AddressInfo).port,
       cut: () => void (cut = true),
+      moveTo(port) {
+        target = port;
+        for (const s of sockets) s.destroy();
+      },
       close() {
         for (const s of sockets) s.destroy();
         srv.close();
