@@ -80,6 +80,8 @@ interface User {
   cookie?: string;
   /** A logout of this cookie failed: the store may have deleted the session all the same (a 401 is then no loss). */
   logoutFailed?: boolean;
+  /** This cookie's session was found gone (counted in lostSessions). */
+  lost?: boolean;
   acked: number;
   loggedOut: string[];
 }
@@ -118,6 +120,7 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
           u.cookie = r.setCookie;
           u.acked = 0;
           u.logoutFailed = false;
+          u.lost = false;
         } else failedWith(r.status);
         continue;
       }
@@ -138,12 +141,14 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
           u.acked = Number(r.body);
           report.acknowledgedWrites++;
         } else if (r.status === 401) {
-          if (!u.logoutFailed) {
+          // Counted once per cookie; the user goes on with it, as a browser would until the app sends it to log in.
+          if (!u.logoutFailed && !u.lost) {
             report.lostSessions++;
             report.lostWrites += u.acked;
-            failedWith(r.status);
+            u.acked = 0;
+            u.lost = true;
           }
-          u.cookie = undefined;
+          if (!u.logoutFailed) failedWith(r.status);
         } else if (r.status !== 200) failedWith(r.status);
       }
       if (u.loggedOut.length && Math.random() < 0.05) {
@@ -170,7 +175,7 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
       for (const u of all) {
         if (u.cookie) {
           const r = await settled(u.cookie);
-          if (r.status !== 401 || !u.logoutFailed) {
+          if (r.status !== 401 || !(u.logoutFailed || u.lost)) {
             if (r.status === 401) report.lostSessions++;
             const stored = r.status === 200 ? Number(r.body) : 0;
             if (stored < u.acked) report.lostWrites += u.acked - stored;
