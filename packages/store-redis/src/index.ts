@@ -97,9 +97,9 @@ export class RedisStore implements SessionStore {
   private readonly batchWrites: boolean;
   /** The socket corked for this turn of the event loop, if any (see `batchWrites`). */
   private corked: Socket | null = null;
-  /** The writes waiting for the next shared WAIT (waitReplicas, one connection), and where that WAIT is. */
+  /** The writes waiting for the next shared WAIT (waitReplicas, one connection), and whether one is scheduled or out. */
   private waiters: Array<{ resolve: (n: number) => void; reject: (err: unknown) => void }> = [];
-  private waitState: 'idle' | 'scheduled' | 'out' = 'idle';
+  private waitBusy = false;
   /** How many times the connection has closed (waitReplicas, one connection): a write's WAIT must answer on its own. */
   private closes = 0;
   /** Set once this instance has written a user key: touches then keep the index's expiry in step. */
@@ -220,7 +220,7 @@ export class RedisStore implements SessionStore {
       const [err, n] = replies?.[1] ?? [new Error('no reply to WAIT'), 0];
       if (err) throw err;
       acked = Number(n);
-    } else acked = await this.sharedWait(this.client, w);
+    } else acked = await this.sharedWait();
     // WAIT counts the writes of the connection it is sent on. Once the connection has closed, ioredis sends the
     // WAIT again on the next one (to the promoted replica, after a failover), where it vouches for nothing written
     // before: a write is not acknowledged when the connection closed between its start and its WAIT's answer.
@@ -239,26 +239,26 @@ export class RedisStore implements SessionStore {
    * them on the connection waited too. A write that asks while a WAIT is out joins the next one, sent when that
    * one answers (the WAIT out may have left before the write did).
    */
-  private sharedWait(client: Redis, w: { replicas: number; timeoutMs: number }): Promise<number> {
+  private sharedWait(): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      this.pumpWait(client, w);
+      this.pumpWait();
     });
   }
 
-  private pumpWait(client: Redis, w: { replicas: number; timeoutMs: number }): void {
-    if (this.waitState !== 'idle' || this.waiters.length === 0) return;
-    this.waitState = 'scheduled';
+  private pumpWait(): void {
+    if (this.waitBusy || this.waiters.length === 0) return;
+    this.waitBusy = true;
     setImmediate(() => {
       const batch = this.waiters;
       this.waiters = [];
-      this.waitState = 'out';
-      client.wait(w.replicas, w.timeoutMs).then(
+      const { replicas, timeoutMs } = this.waitFor!;
+      (this.client as Redis).wait(replicas, timeoutMs).then(
         (n) => batch.forEach((b) => b.resolve(n)),
         (err: unknown) => batch.forEach((b) => b.reject(err)),
       ).finally(() => {
-        this.waitState = 'idle';
-        this.pumpWait(client, w);
+        this.waitBusy = false;
+        this.pumpWait();
       });
     });
   }

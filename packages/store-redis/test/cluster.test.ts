@@ -1,5 +1,6 @@
 /** The conformance suite on a local 3-master Redis Cluster (scripts/services.sh cluster). */
-import { Cluster } from 'ioredis';
+import { expect, test } from '@jest/globals';
+import { Cluster, Redis } from 'ioredis';
 import { describeStore } from '@sess/conformance/jest';
 import { RedisStore } from '@sess/store-redis';
 import { serviceTest, urls } from '../../conformance/test/services';
@@ -16,8 +17,6 @@ if (!svc.available) {
 }
 
 if (svc.available) {
-  const { expect, test } = require('@jest/globals') as typeof import('@jest/globals');
-  const { Redis } = require('ioredis') as typeof import('ioredis');
   test('waitReplicas on a Cluster: a write whose node connection closes while its WAIT is out is not acknowledged', async () => {
     const seed = new URL(urls.redisCluster);
     const client = new Cluster([{ host: seed.hostname, port: Number(seed.port) }]);

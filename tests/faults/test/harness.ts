@@ -111,6 +111,14 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
     if (!firstFailure) firstFailure = now;
     lastFailure = now;
   };
+  /** A 401 for `u`'s cookie: its session is gone, counted once per cookie (none after a failed logout). */
+  const sessionGone = (u: User) => {
+    if (u.logoutFailed || u.lost) return;
+    report.lostSessions++;
+    report.lostWrites += u.acked;
+    u.acked = 0;
+    u.lost = true;
+  };
   const all: User[] = Array.from({ length: users }, () => ({ acked: 0, loggedOut: [] }));
   const loops = all.map(async (u) => {
     while (running) {
@@ -141,13 +149,8 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
           u.acked = Number(r.body);
           report.acknowledgedWrites++;
         } else if (r.status === 401) {
-          // Counted once per cookie; the user goes on with it, as a browser would until the app sends it to log in.
-          if (!u.logoutFailed && !u.lost) {
-            report.lostSessions++;
-            report.lostWrites += u.acked;
-            u.acked = 0;
-            u.lost = true;
-          }
+          // The user goes on with the cookie, as a browser would until the app sends it to log in.
+          sessionGone(u);
           if (!u.logoutFailed) failedWith(r.status);
         } else if (r.status !== 200) failedWith(r.status);
       }
@@ -175,8 +178,8 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
       for (const u of all) {
         if (u.cookie) {
           const r = await settled(u.cookie);
-          if (r.status !== 401 || !(u.logoutFailed || u.lost)) {
-            if (r.status === 401) report.lostSessions++;
+          if (r.status === 401) sessionGone(u);
+          else {
             const stored = r.status === 200 ? Number(r.body) : 0;
             if (stored < u.acked) report.lostWrites += u.acked - stored;
           }
