@@ -73,6 +73,10 @@ export interface TrafficReport {
   resurrected: number;
   /** From the first failure to the last one: how long requests failed. */
   outageMs: number;
+  /** Failures by status and the error code the app answered with (e.g. `503 ESESSTIMEOUT`). */
+  codes: Record<string, number>;
+  /** Failures per second since `mark()` (index = second), to see when an outage ended. */
+  perSecond: number[];
   acknowledgedWrites: number;
 }
 
@@ -88,10 +92,11 @@ interface User {
 
 /** Mixed traffic from `users` virtual users until `stop()`; then the report, after checking every user's counter. */
 export function traffic(url: string, users = 24): { stop(): Promise<TrafficReport>; mark(): void } {
-  const report: TrafficReport = { requests: 0, failed: {}, longestMs: 0, lostWrites: 0, lostSessions: 0, resurrected: 0, outageMs: 0, acknowledgedWrites: 0 };
+  const report: TrafficReport = { requests: 0, failed: {}, longestMs: 0, lostWrites: 0, lostSessions: 0, resurrected: 0, outageMs: 0, acknowledgedWrites: 0, codes: {}, perSecond: [] };
   let running = true;
   let firstFailure = 0;
   let lastFailure = 0;
+  let marked = Date.now();
   const call = async (p: string, cookie?: string): Promise<{ status: number; body: string; setCookie?: string }> => {
     const started = performance.now();
     try {
@@ -105,9 +110,13 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
       report.longestMs = Math.max(report.longestMs, performance.now() - started);
     }
   };
-  const failedWith = (status: number) => {
+  const failedWith = (status: number, body = '') => {
     report.failed[status] = (report.failed[status] ?? 0) + 1;
+    const code = `${status}${/^[A-Z_]{3,40}$/.test(body) ? ` ${body}` : ''}`;
+    report.codes[code] = (report.codes[code] ?? 0) + 1;
     const now = Date.now();
+    const second = Math.floor((now - marked) / 1000);
+    if (second >= 0) report.perSecond[second] = (report.perSecond[second] ?? 0) + 1;
     if (!firstFailure) firstFailure = now;
     lastFailure = now;
   };
@@ -129,7 +138,7 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
           u.acked = 0;
           u.logoutFailed = false;
           u.lost = false;
-        } else failedWith(r.status);
+        } else failedWith(r.status, r.body);
         continue;
       }
       const dice = Math.random();
@@ -141,7 +150,7 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
         } else {
           // A failed write's outcome is unknown: with waitReplicas, the delete may have landed and only its WAIT failed.
           u.logoutFailed = true;
-          failedWith(r.status);
+          failedWith(r.status, r.body);
         }
       } else {
         const r = await call(dice < 0.35 ? '/read' : '/inc', u.cookie);
@@ -151,8 +160,8 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
         } else if (r.status === 401) {
           // The user goes on with the cookie, as a browser would until the app sends it to log in.
           sessionGone(u);
-          if (!u.logoutFailed) failedWith(r.status);
-        } else if (r.status !== 200) failedWith(r.status);
+          if (!u.logoutFailed) failedWith(r.status, r.body);
+        } else if (r.status !== 200) failedWith(r.status, r.body);
       }
       if (u.loggedOut.length && Math.random() < 0.05) {
         const r = await call('/read', u.loggedOut[Math.floor(Math.random() * u.loggedOut.length)]);
@@ -163,6 +172,8 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
   return {
     mark() {
       firstFailure = lastFailure = 0;
+      marked = Date.now();
+      report.perSecond = [];
     },
     async stop() {
       running = false;
@@ -194,8 +205,9 @@ export function traffic(url: string, users = 24): { stop(): Promise<TrafficRepor
 
 /** A report on one line: requests, failures by status, the outage, the longest request, writes lost, logouts undone. */
 export function summary(r: TrafficReport): string {
-  const failed = Object.entries(r.failed).map(([status, n]) => `${n}x ${status === '0' ? 'no answer' : status}`).join(', ') || 'none';
-  return `${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.lostSessions} acknowledged sessions lost; ${r.resurrected} sessions back after logout`;
+  const failed = Object.entries(r.codes).map(([code, n]) => `${n}x ${code === '0' ? 'no answer' : code}`).join(', ') || 'none';
+  const seconds = r.outageMs ? ` (failures per second from the mark: ${Array.from(r.perSecond, (n) => n ?? 0).join(' ')})` : '';
+  return `${r.requests} requests, failed: ${failed}; requests failed for ${r.outageMs} ms${seconds}; longest request ${Math.round(r.longestMs)} ms; ${r.acknowledgedWrites} acknowledged writes, ${r.lostWrites} lost; ${r.lostSessions} acknowledged sessions lost; ${r.resurrected} sessions back after logout`;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

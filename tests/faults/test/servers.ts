@@ -3,7 +3,7 @@
  * touches the servers the rest of the tests share: PostgreSQL (initdb as the postgres user), MariaDB
  * (mariadb-install-db), and FerretDB (the build scripts/services.sh makes).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -133,6 +133,36 @@ export async function ownFerretDb(): Promise<OwnServer> {
 export interface FailoverTimes {
   promotedMs: number;
   writableMs: number;
+  /**
+   * The last time, in ms after the kill, the servers were seen not writable (as for `writableMs`), watched from the
+   * failover until the server is stopped: a replica that drops and re-syncs later is the servers' outage too.
+   */
+  lastLapseMs(): number;
+}
+
+/** redis-cli without blocking the test's event loop (the traffic runs in this process). */
+function askAsync(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve) => execFile('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }, (err, out) => resolve(err ? '' : out.trim())));
+}
+
+/** Polls `writable` every 100 ms until `stop()`; the last time, in ms after `t`, it was not. */
+function watchLapses(t: number, writableMs: number, writable: () => Promise<boolean>): { lastLapseMs(): number; stop(): Promise<void> } {
+  let last = writableMs;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const ok = await writable();
+      if (!ok && running) last = Date.now() - t;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    lastLapseMs: () => last,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }
 
 /** Whether a primary's INFO replication lists at least `replicas` replicas online. */
@@ -150,7 +180,8 @@ export async function ownSentinel(name: string, opts: { replicas?: number; rejoi
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-faults-sentinel-'));
   const procs: ChildProcess[] = [];
   const redis = (port: number, ...extra: string[]) => {
-    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+    // No diskless-sync delay (Redis 7 waits 5 s for more replicas before a full sync): a sync is the servers' own time.
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0', '--dir', dir, ...extra], { stdio: 'ignore' });
     procs.push(p);
     return p;
   };
@@ -176,26 +207,36 @@ export async function ownSentinel(name: string, opts: { replicas?: number; rejoi
     if (synced && known) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  let watch: ReturnType<typeof watchLapses> | undefined;
   return {
     url: `${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}#${name}`,
     async failover(replicas = 0) {
       const t = Date.now();
       primary.kill('SIGKILL');
+      const master = async () => (await askAsync(sentinelPorts[0]!, 'sentinel', 'get-master-addr-by-name', name)).split('\n')[1];
       let promotedMs: number | undefined;
       for (;;) {
-        const addr = ask(sentinelPorts[0]!, 'sentinel', 'get-master-addr-by-name', name).split('\n')[1];
+        const addr = await master();
         if (addr && Number(addr) !== primaryPort) {
           if (promotedMs === undefined) {
             promotedMs = Date.now() - t;
             if (opts.rejoin) redis(primaryPort, '--replicaof', '127.0.0.1', addr);
           }
-          if (hasOnlineReplicas(ask(Number(addr), 'info', 'replication'), replicas)) return { promotedMs, writableMs: Date.now() - t };
+          if (hasOnlineReplicas(await askAsync(Number(addr), 'info', 'replication'), replicas)) {
+            const writableMs = Date.now() - t;
+            watch = watchLapses(t, writableMs, async () => {
+              const now = await master();
+              return !!now && hasOnlineReplicas(await askAsync(Number(now), 'info', 'replication'), replicas);
+            });
+            return { promotedMs, writableMs, lastLapseMs: watch.lastLapseMs };
+          }
         }
         if (Date.now() - t > 60_000) throw new Error(promotedMs === undefined ? 'no replica was promoted within 60 s' : `the promoted primary had no ${replicas} replica(s) online within 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
     async stop() {
+      await watch?.stop();
       for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
       await Promise.all(procs.map(exitOf));
       rmSync(dir, { recursive: true, force: true });
@@ -218,6 +259,7 @@ export async function ownCluster(replicas = 2): Promise<{ url: string; failover(
   const healthy = (alive: number[]) => alive.every((p) => ask(p, 'cluster', 'info').includes('cluster_state:ok'));
   const replicasSynced = () => ports.every((p) => !ask(p, 'info', 'replication').includes('role:slave') || ask(p, 'info', 'replication').includes('master_link_status:up'));
   for (let i = 0; i < 300 && !(healthy(ports) && replicasSynced()); i++) await new Promise((r) => setTimeout(r, 100));
+  let watch: ReturnType<typeof watchLapses> | undefined;
   return {
     url: ports.map((p) => `127.0.0.1:${p}`).join(','),
     async failover(needed = 0) {
@@ -226,21 +268,29 @@ export async function ownCluster(replicas = 2): Promise<{ url: string; failover(
       const t = Date.now();
       procs.get(victim)!.kill('SIGKILL');
       const alive = ports.filter((p) => p !== victim);
+      const every = async (test: (p: number) => Promise<boolean>) => (await Promise.all(alive.map(test))).every(Boolean);
       // Promoted: the cluster marked the dead primary failed (not just suspected) and serves every slot again.
-      const failedOver = () => alive.every((p) => ask(p, 'cluster', 'nodes').split('\n').some((l) => l.startsWith(id) && / fail[ ,]|,fail /.test(l + ' ') && !l.includes('fail?'))) && healthy(alive);
-      const writable = () => alive.every((p) => {
-        const info = ask(p, 'info', 'replication');
-        return !info.includes('role:master') || hasOnlineReplicas(info, needed);
+      const failedOver = async () =>
+        (await every(async (p) => (await askAsync(p, 'cluster', 'nodes')).split('\n').some((l) => l.startsWith(id) && / fail[ ,]|,fail /.test(l + ' ') && !l.includes('fail?')))) &&
+        (await every(async (p) => (await askAsync(p, 'cluster', 'info')).includes('cluster_state:ok')));
+      const writable = () => every(async (p) => {
+        const info = await askAsync(p, 'info', 'replication');
+        return info !== '' && (!info.includes('role:master') || hasOnlineReplicas(info, needed));
       });
       let promotedMs: number | undefined;
       for (;;) {
-        if (promotedMs === undefined && failedOver()) promotedMs = Date.now() - t;
-        if (promotedMs !== undefined && writable()) return { promotedMs, writableMs: Date.now() - t };
+        if (promotedMs === undefined && (await failedOver())) promotedMs = Date.now() - t;
+        if (promotedMs !== undefined && (await writable())) {
+          const writableMs = Date.now() - t;
+          watch = watchLapses(t, writableMs, async () => (await writable()) && (await every(async (p) => (await askAsync(p, 'cluster', 'info')).includes('cluster_state:ok'))));
+          return { promotedMs, writableMs, lastLapseMs: watch.lastLapseMs };
+        }
         if (Date.now() - t > 60_000) throw new Error(promotedMs === undefined ? 'the cluster did not recover within 60 s' : `a primary had no ${needed} replica(s) online within 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
     async stop() {
+      await watch?.stop();
       for (const p of procs.values()) if (p.exitCode === null) p.kill('SIGKILL');
       await Promise.all([...procs.values()].map(exitOf));
       rmSync(dir, { recursive: true, force: true });
