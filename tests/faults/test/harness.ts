@@ -33,7 +33,11 @@ export async function startApps(env: Record<string, string>, n = 3): Promise<App
     ),
   );
   let next = 0;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // An idle connection is closed here before the app's server closes it (Node's keepAliveTimeout, 5 s): reused at
+  // the moment the server closes it, a request fails with ECONNRESET (a 502 here, seen once in CI ~5 s into a
+  // failover scenario: an outage the apps did not have). Node's agent follows the server's Keep-Alive hint only
+  // under a timeout of its own.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 4000 });
   const proxy = http.createServer((req, res) => {
     const port = ports[next++ % ports.length]!;
     const up = http.request({ host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
