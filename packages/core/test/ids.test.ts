@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { generateSessionId } from '@sess/core';
 
 test('ids are 32 base64url characters, none repeated across many draws', () => {
@@ -69,4 +71,21 @@ require('v8').startupSnapshot.setDeserializeMainFunction(() => process.stdout.wr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an id kept alone holds no more memory than its own characters (not the draw it was cut from)', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  // One id kept of every 64, as an in-memory store keyed by id keeps the sessions that were saved.
+  const kept = new Map<string, number>();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 64 * 4000; i++) {
+    const id = generateSessionId();
+    if (i % 64 === 0) kept.set(id, i);
+  }
+  gc();
+  const perId = (process.memoryUsage().heapUsed - before) / kept.size;
+  // A 32-character string is about 56 bytes, plus the Map's entry; a slice of the 2,048-character draw kept ~2,100.
+  expect(perId).toBeLessThan(500);
 });
