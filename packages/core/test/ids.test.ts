@@ -71,7 +71,7 @@ require('v8').startupSnapshot.setDeserializeMainFunction(() => process.stdout.wr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}, 120_000);
 
 test('an id kept alone holds no more memory than its own characters (not the draw it was cut from)', () => {
   v8.setFlagsFromString('--expose-gc');
