@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import v8 from 'node:v8';
 import uid from 'uid-safe';
+import { flat } from './strings.js';
 
 /**
  * The id grammar: what a session id must look like to reach a store. uid-safe ids (base64url) match;
@@ -29,12 +30,9 @@ export function generateSessionId(): string {
   taken += 32;
   // Cut in pieces of 12, 12 and 8: V8 copies a slice shorter than 13 characters, where a longer one would point
   // into the whole draw and keep its 2 KB alive as long as the id (a Map of ids in an in-memory store keeping one
-  // id of each draw held 2.1 KB per id). Reading a character joins the pieces into one flat string.
-  const id = drawn.slice(at, at + 12) + drawn.slice(at + 12, at + 24) + drawn.slice(at + 24, at + 32);
-  _flatSink = id.charCodeAt(0);
-  return id;
+  // id of each draw held 2.1 KB per id), and the pieces are joined into one flat string.
+  return flat(drawn.slice(at, at + 12) + drawn.slice(at + 12, at + 24) + drawn.slice(at + 24, at + 32));
 }
-let _flatSink = 0;
 
 // A startup snapshot (node --build-snapshot, of a bundled app) must not carry drawn ids: every process started
 // from it would hand out the same ones.

@@ -43,7 +43,7 @@ test('processes started from one startup snapshot hand out different ids (the dr
   const dist = path.join(__dirname, '..', 'dist', 'ids.js');
   const req = createRequire(path.join(__dirname, '..', 'package.json'));
   const uidPath = req.resolve('uid-safe');
-  const modules: Record<string, string> = { './ids.js': dist, 'uid-safe': uidPath, 'random-bytes': createRequire(uidPath).resolve('random-bytes') };
+  const modules: Record<string, string> = { './ids.js': dist, './strings.js': path.join(path.dirname(dist), 'strings.js'), 'uid-safe': uidPath, 'random-bytes': createRequire(uidPath).resolve('random-bytes') };
   let entry = 'const __m = {};\n';
   for (const [name, file] of Object.entries(modules)) entry += `__m[${JSON.stringify(name)}] = function (module, exports, require) {\n${readFileSync(file, 'utf8')}\n};\n`;
   entry += `const __c = {};
