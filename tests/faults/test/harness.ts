@@ -77,7 +77,7 @@ export interface TrafficReport {
   resurrected: number;
   /** From the first failure to the last one: how long requests failed. */
   outageMs: number;
-  /** Failures by status and the error code the app answered with (e.g. `503 ESESSTIMEOUT`). */
+  /** Failures by status and the error code the app answered with (e.g. `503 SESS_STORE_TIMEOUT`). */
   codes: Record<string, number>;
   /** Failures per second since `mark()` (index = second), to see when an outage ended. */
   perSecond: number[];

@@ -269,10 +269,11 @@ export async function ownCluster(replicas = 2): Promise<{ url: string; failover(
       procs.get(victim)!.kill('SIGKILL');
       const alive = ports.filter((p) => p !== victim);
       const every = async (test: (p: number) => Promise<boolean>) => (await Promise.all(alive.map(test))).every(Boolean);
+      const servesEverySlot = () => every(async (p) => (await askAsync(p, 'cluster', 'info')).includes('cluster_state:ok'));
       // Promoted: the cluster marked the dead primary failed (not just suspected) and serves every slot again.
       const failedOver = async () =>
         (await every(async (p) => (await askAsync(p, 'cluster', 'nodes')).split('\n').some((l) => l.startsWith(id) && / fail[ ,]|,fail /.test(l + ' ') && !l.includes('fail?')))) &&
-        (await every(async (p) => (await askAsync(p, 'cluster', 'info')).includes('cluster_state:ok')));
+        (await servesEverySlot());
       const writable = () => every(async (p) => {
         const info = await askAsync(p, 'info', 'replication');
         return info !== '' && (!info.includes('role:master') || hasOnlineReplicas(info, needed));
@@ -282,7 +283,7 @@ export async function ownCluster(replicas = 2): Promise<{ url: string; failover(
         if (promotedMs === undefined && (await failedOver())) promotedMs = Date.now() - t;
         if (promotedMs !== undefined && (await writable())) {
           const writableMs = Date.now() - t;
-          watch = watchLapses(t, writableMs, async () => (await writable()) && (await every(async (p) => (await askAsync(p, 'cluster', 'info')).includes('cluster_state:ok'))));
+          watch = watchLapses(t, writableMs, async () => (await writable()) && (await servesEverySlot()));
           return { promotedMs, writableMs, lastLapseMs: watch.lastLapseMs };
         }
         if (Date.now() - t > 60_000) throw new Error(promotedMs === undefined ? 'the cluster did not recover within 60 s' : `a primary had no ${needed} replica(s) online within 60 s`);
