@@ -5,7 +5,7 @@ import { BadDataError, SessError, StoreTimeoutError, UnsupportedError, toStoreEr
 import { hashedKey, idTag } from './ids.js';
 import { log } from './log.js';
 import { CallbackStoreAdapter } from './store.js';
-import { callEitherWay } from './callback.js';
+import { callEitherWay, isStoreMethod } from './callback.js';
 
 /** Names of the events the middleware emits (see the core README's Events). */
 export type SessEventName = 'create' | 'load' | 'miss' | 'save' | 'touch' | 'destroy' | 'rotate' | 'storeError';
@@ -216,6 +216,8 @@ export class StoreGateway {
   readonly storeName: string;
   /** Whether the store is an express-session store behind the callback-store adapter. */
   private readonly adapted: boolean;
+  /** Whether the store's class marks its own methods (`acceptCallbacks`: every sess store does). */
+  private readonly marksMethods: boolean;
 
   constructor(
     readonly store: SessionStore,
@@ -225,6 +227,8 @@ export class StoreGateway {
   ) {
     this.adapted = store instanceof CallbackStoreAdapter;
     this.checksCookieExpiry = !this.adapted;
+    const proto = Object.getPrototypeOf(store) as Record<string, unknown> | null;
+    this.marksMethods = proto !== null && ['get', 'set', 'touch', 'destroy'].some((m) => isStoreMethod(proto[m]));
     this.touchStoresCookie = store.capabilities.touchCookie !== false;
     const resolution = store.capabilities.expiryResolution;
     this.touchFloor = this.checksCookieExpiry && typeof resolution === 'number' && resolution > 1 ? resolution : 0;
@@ -238,13 +242,18 @@ export class StoreGateway {
   }
 
   /**
-   * Whether `method` was replaced on the store instance (an app's wrapper, a test injecting a failure), as
-   * apps do to express-session stores, typically with a callback-style function (`store.set = function (sid,
-   * sess, cb) {…}`). Such a method is called both ways (see `callEitherWay`): its callback or its promise
-   * settles the operation. Not for the callback-store adapter, whose own methods are its API.
+   * Whether something other than the store's own method stands in `method`'s place: an app's wrapper
+   * (counting calls for metrics, a test's `jest.spyOn`, a failure injected the callback way: `store.set =
+   * function (sid, sess, cb) {…}`), on the instance, on the prototype or behind a Proxy. Such a method is
+   * called both ways (see `callEitherWay`): when it hands its arguments on to the store's own method, that
+   * method settles the operation with the WriteContext intact; a replacement of its own settles it by its
+   * callback or its promise. For a store that does not mark its own methods (a third party's promise
+   * store), only a method replaced on the instance counts. Not for the callback-store adapter, whose own
+   * methods are its API.
    */
   private replaced(method: 'get' | 'set' | 'touch' | 'destroy'): boolean {
-    return !this.adapted && Object.hasOwn(this.store, method);
+    if (this.adapted || isStoreMethod((this.store as unknown as Record<string, unknown>)[method])) return false;
+    return this.marksMethods || Object.hasOwn(this.store, method);
   }
 
   /** The key the store sees for `sid`. */

@@ -13,7 +13,7 @@ import type {
 } from './contract.js';
 import { ConfigError, LockTimeoutError } from './errors.js';
 import { es5Constructor } from './es5.js';
-import { acceptCallbacks } from './callback.js';
+import { acceptCallbacks, isStoreMethod } from './callback.js';
 import type { Callback } from './callback.js';
 import { checkOptions } from './store-kit.js';
 import { setStoreExpires } from './contract.js';
@@ -235,12 +235,14 @@ class MemoryStoreClass extends Store implements SessionStore {
 
   /**
    * The synchronous operations core uses (no promise per request). Withdrawn in a subclass (which may
-   * override `sync` to offer its own) and when `get`, `set`, `touch` or `destroy` is replaced on the
-   * instance (a test double, say), so the replacement is what core calls.
+   * override `sync` to offer its own) and while anything but the store's own `get`, `set`, `touch` or
+   * `destroy` stands in its place (a wrapper counting calls, `jest.spyOn`, a Proxy), so what is there is
+   * what core calls.
    */
   get sync(): SyncStoreOps | undefined {
     if (Object.getPrototypeOf(this) !== MemoryStoreClass.prototype) return undefined;
-    if (Object.hasOwn(this, 'get') || Object.hasOwn(this, 'set') || Object.hasOwn(this, 'touch') || Object.hasOwn(this, 'destroy')) return undefined;
+    // Anything in a method's place but its own (on the instance, the prototype, or through a Proxy).
+    if (!isStoreMethod(this.get) || !isStoreMethod(this.set) || !isStoreMethod(this.touch) || !isStoreMethod(this.destroy)) return undefined;
     return this.syncOps;
   }
 

@@ -146,6 +146,90 @@ describe('deliberate differences from express-session, pinned side by side', () 
     }
   });
 
+  test("a store's set, touch and destroy errors: the same (StoreError, 503, the store's error as the cause); unwrapping the cause gives express-session's exact answer", async () => {
+    const failing = (which: 'express-session' | 'sess', op: 'set' | 'touch' | 'destroy') => {
+      const { store } = makeSpyStore(BaseStore[which] as never);
+      (store as Record<string, unknown>)[op] = (...args: unknown[]) => (args[args.length - 1] as (err: Error) => void)(new Error('boom!'));
+      return store;
+    };
+    for (const op of ['set', 'touch', 'destroy'] as const) {
+      const seen: Record<string, unknown> = {};
+      for (const which of ['express-session', 'sess'] as const) {
+        const store = failing(which, op);
+        const opts = { ...base, store, cookie: { maxAge: 60_000 }, unset: 'destroy' };
+        // The next(err) of each step, as an app's handler sees it; and through the unwrapping handler docs/migration.md shows.
+        const errors: Array<{ name?: string; message?: string; status?: number; cause?: { message?: string } }> = [];
+        const mw = mws[which](opts);
+        const s = await serve(
+          (req, res, next) =>
+            mw(req, res, (err?: unknown) => {
+              if (err) errors.push(err as never);
+              next(err);
+            }),
+          (req, res) => {
+            if (req.url === '/start') req.session.n = 1;
+            if (req.url === '/unset') req.session = null;
+            res.end('ok');
+          },
+        );
+        const { cookie } = await get(s.url + '/start');
+        if (op !== 'set') {
+          await get(s.url + (op === 'touch' ? '/read' : '/unset'), cookie);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+        const err = errors[0] ?? s.late[0];
+        seen[which] = err;
+        const unwrapped = (err as { code?: string; cause?: unknown })?.code === 'SESS_STORE' ? (err as { cause: Error }).cause : err;
+        expect((unwrapped as Error).message).toBe('boom!');
+      }
+      expect(seen['express-session']).toMatchObject({ message: 'boom!' });
+      expect(seen.sess).toMatchObject({ name: 'StoreError', code: 'SESS_STORE', status: 503, operation: op, message: `session store ${op}() failed (Error); see cause` });
+    }
+  });
+
+  test("reload() of a session that is gone: express-session says 'failed to load session'; sess adds why, with the code SESS_NO_SESSION", async () => {
+    const seen: Record<string, unknown> = {};
+    for (const which of ['express-session', 'sess'] as const) {
+      const store = which === 'sess' ? new MemoryStore() : new expressSession.MemoryStore();
+      const s = await serve(mws[which]({ ...base, store }), (req, res) => {
+        if (req.url === '/') {
+          req.session.active = true;
+          res.end('created');
+          return;
+        }
+        (store as unknown as { clear(cb: () => void): void }).clear(() =>
+          req.session.reload((err: { message: string; code?: string } | undefined) => {
+            seen[which] = err && { message: err.message, code: err.code };
+            res.end('reloaded');
+          }),
+        );
+      });
+      const { cookie } = await get(s.url + '/');
+      await get(s.url + '/again', cookie);
+    }
+    expect(seen['express-session']).toEqual({ message: 'failed to load session', code: undefined });
+    expect(seen.sess).toEqual({ message: 'failed to load session: it expired or was destroyed', code: 'SESS_NO_SESSION' });
+    for (const w of ['express-session', 'sess']) expect((seen[w] as { message: string }).message.startsWith('failed to load session')).toBe(true);
+  });
+
+  test('cookie.partitioned without secure: express-session sends it (browsers drop such a cookie); sess refuses to start', async () => {
+    const opts = { ...base, cookie: { partitioned: true } };
+    const res = await fetch((await serve(mws['express-session'](opts))).url);
+    expect(res.headers.getSetCookie()[0]).toMatch(/; Partitioned/);
+    expect(res.headers.getSetCookie()[0]).not.toMatch(/; Secure/);
+    expect(() => mws.sess(opts)).toThrow(/cookie.partitioned needs a secure cookie/);
+  });
+
+  test("a session without a cookie object handed to MemoryStore's set: express-session stores it; sess calls back with BadDataError", async () => {
+    const es = new expressSession.MemoryStore();
+    const ours = new MemoryStore();
+    const setByCallback = (store: unknown) =>
+      new Promise<unknown>((resolve) => (store as { set(sid: string, sess: unknown, cb: (err?: unknown) => void): void }).set('someSessionId', { foo: 'bar' }, (err) => resolve(err ?? null)));
+    expect(await setByCallback(es)).toBeNull();
+    expect(await setByCallback(ours)).toMatchObject({ name: 'BadDataError', code: 'SESS_BAD_DATA' });
+    expect(await ours.get('someSessionId')).toBeNull();
+  });
+
   test('a store that never answers: express-session waits forever; sess fails after storeTimeout', async () => {
     for (const which of ['express-session', 'sess'] as const) {
       const { store } = makeSpyStore(BaseStore[which] as never);

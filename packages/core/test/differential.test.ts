@@ -1,14 +1,16 @@
 /**
  * Differential tests: the same app, the same requests and the same (spy) store, once through
  * express-session and once through @sess/core. Every observable must match: when the store is read,
- * written, touched and destroyed, when a cookie is sent, and what the client receives.
+ * written, touched and destroyed, when a cookie is sent, and what the client receives. Each case runs on
+ * three stores: a callback spy store; the same wrapped by a forwarding spy on the instance (as apps count
+ * store calls for metrics); and each middleware's own MemoryStore wrapped so, the wrapper doing the counting.
  */
 import { describe, expect, test } from '@jest/globals';
 import express5 from 'express';
 import express4 from 'express4';
 import expressSession from 'express-session';
-import session, { Store } from '@sess/core';
-import { cookieFrom, listen, makeSpyStore } from './helpers';
+import session, { MemoryStore, Store } from '@sess/core';
+import { cookieFrom, listen, makeSpyStore, wrapWithForwardingSpy, type SpyLog } from './helpers';
 
 type Opts = { resave: boolean; saveUninitialized: boolean; rolling: boolean; maxAge?: number; unset?: 'keep' | 'destroy' };
 
@@ -78,8 +80,24 @@ const STEPS: Array<[string, boolean]> = [
   ['/set', false],
 ];
 
-async function run(which: 'express-session' | 'sess', express: typeof express5, opts: Opts) {
+type StoreKind = 'spy store' | 'spy store, wrapped' | 'MemoryStore, wrapped';
+const KINDS: StoreKind[] = ['spy store', 'spy store, wrapped', 'MemoryStore, wrapped'];
+
+/** The store for one side, and how to count what it holds. */
+function makeStore(which: 'express-session' | 'sess', kind: StoreKind): { store: object; log: SpyLog; stored: () => Promise<number> } {
+  if (kind === 'MemoryStore, wrapped') {
+    const base = which === 'express-session' ? new expressSession.MemoryStore() : new MemoryStore();
+    const log = wrapWithForwardingSpy(base);
+    const length = (base as unknown as { length(cb: (err: unknown, n?: number) => void): void }).length.bind(base);
+    return { store: base, log, stored: () => new Promise((resolve, reject) => length((err, n) => (err ? reject(err as Error) : resolve(n ?? 0)))) };
+  }
   const { store, log } = makeSpyStore((which === 'express-session' ? expressSession.Store : Store) as never);
+  if (kind === 'spy store, wrapped') wrapWithForwardingSpy(store);
+  return { store, log, stored: async () => log.data.size };
+}
+
+async function run(which: 'express-session' | 'sess', express: typeof express5, opts: Opts, kind: StoreKind = 'spy store') {
+  const { store, log, stored } = makeStore(which, kind);
   const mwOpts = {
     secret: 'keyboard cat',
     resave: opts.resave,
@@ -113,7 +131,7 @@ async function run(which: 'express-session' | 'sess', express: typeof express5, 
         set: log.set - before.set,
         touch: log.touch - before.touch,
         destroy: log.destroy - before.destroy,
-        stored: log.data.size,
+        stored: await stored(),
       });
     }
   } finally {
@@ -130,18 +148,20 @@ for (const resave of [true, false])
 matrix.push({ resave: false, saveUninitialized: false, rolling: false, maxAge: 60_000, unset: 'destroy' });
 matrix.push({ resave: true, saveUninitialized: true, rolling: true, unset: 'destroy' });
 
+const cases = (list: Opts[]) => KINDS.flatMap((kind) => list.map((m) => [kind, JSON.stringify(m), m] as const));
+
 describe('decision table matches express-session (express 5)', () => {
-  test.each(matrix.map((m) => [JSON.stringify(m), m] as const))('%s', async (_name, opts) => {
-    const expected = await run('express-session', express5 as never, opts);
-    const actual = await run('sess', express5 as never, opts);
+  test.each(cases(matrix))('%s: %s', async (kind, _name, opts) => {
+    const expected = await run('express-session', express5 as never, opts, kind);
+    const actual = await run('sess', express5 as never, opts, kind);
     expect(actual).toEqual(expected);
   });
 });
 
 describe('decision table matches express-session (express 4)', () => {
-  test.each(matrix.slice(0, 16).filter((_, i) => i % 3 === 0).map((m) => [JSON.stringify(m), m] as const))('%s', async (_name, opts) => {
-    const expected = await run('express-session', express4 as never, opts);
-    const actual = await run('sess', express4 as never, opts);
+  test.each(cases(matrix.slice(0, 16).filter((_, i) => i % 3 === 0)))('%s: %s', async (kind, _name, opts) => {
+    const expected = await run('express-session', express4 as never, opts, kind);
+    const actual = await run('sess', express4 as never, opts, kind);
     expect(actual).toEqual(expected);
   });
 });

@@ -51,6 +51,26 @@ export function makeSpyStore(Base: BaseStoreCtor): { store: object; log: SpyLog 
   return { store: new SpyStore(), log };
 }
 
+/**
+ * Wrap `store`'s get/set/touch/destroy on the instance with a forwarding spy, as apps do to count store calls
+ * (`const set = store.set; store.set = function (...args) { n++; return set.apply(this, args) }`): the
+ * store's own methods do the work. Returns the wrapper's counts.
+ */
+export function wrapWithForwardingSpy(store: object): SpyLog {
+  const log: SpyLog = { get: 0, set: 0, touch: 0, destroy: 0, getIds: [], data: new Map() };
+  const methods = store as Record<'get' | 'set' | 'touch' | 'destroy', (...args: unknown[]) => unknown>;
+  for (const m of ['get', 'set', 'touch', 'destroy'] as const) {
+    const original = methods[m];
+    if (typeof original !== 'function') continue;
+    methods[m] = function (this: unknown, ...args: unknown[]) {
+      log[m]++;
+      if (m === 'get') log.getIds.push(args[0] as string);
+      return original.apply(this, args);
+    };
+  }
+  return log;
+}
+
 /** A running server for an app, closed with `close()`. */
 export async function listen(app: Express | http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(app as http.RequestListener);

@@ -168,12 +168,18 @@ for (const t of targets) {
       expect((await viaCallback(store, 'get', c)).value).toBeUndefined();
     });
 
-    test('arguments of no supported shape: a TypeError naming the shapes, never a hang; an id that is no string: SESS_BAD_ID', async () => {
+    test('arguments of no supported shape: a TypeError naming the shapes, never a hang; an id that is no string: SESS_BAD_ID; a session without a cookie: SESS_BAD_DATA', async () => {
       const s = store as unknown as CallbackApi;
       expect(() => s.get(sid(4), 'not a callback')).toThrow(/get\(sid\) returning a promise, or get\(sid, callback\)/);
       expect(() => s.get(sid(4), () => undefined, 'extra')).toThrow(TypeError);
-      expect(() => s.set(sid(4), undefined, () => undefined)).toThrow(/set\(sid, session, ctx\?\) returning a promise, or set\(sid, session, callback\)/);
-      expect(() => s.set(sid(4), { user: 'no cookie' }, () => undefined)).toThrow(/cookie object/);
+      expect(() => s.set(sid(4), { cookie: {} }, 'not a callback')).toThrow(/set\(sid, session, ctx\?\) returning a promise, or set\(sid, session, callback\)/);
+      // A session that is none (no cookie object) is bad data, not a bad call: a typed error where the result goes.
+      for (const bad of [undefined, { user: 'no cookie' }]) {
+        const viaSet = await viaCallback(store, 'set', sid(4), bad);
+        expect(viaSet.err).toMatchObject({ name: 'BadDataError', code: 'SESS_BAD_DATA', message: expect.stringMatching(/cookie object/) });
+        await expect(s.touch(sid(4), bad) as Promise<unknown>).rejects.toMatchObject({ code: 'SESS_BAD_DATA' });
+      }
+      expect((await viaCallback(store, 'get', sid(4))).value).toBeUndefined();
       expect(() => s.destroy(sid(4), 'x')).toThrow(TypeError);
       expect(() => s.length('x')).toThrow(TypeError);
       await expect(s.get(42) as Promise<unknown>).rejects.toMatchObject({ code: 'SESS_BAD_ID', message: expect.stringMatching(/must be a string, got number/) });
