@@ -1,40 +1,25 @@
-import { EventEmitter } from 'node:events';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import parseurl from 'parseurl';
-import type { CookieOptions } from './cookie.js';
-import type { SessionStore, UserSessionInfo } from './contract.js';
+import type { SessionStore } from './contract.js';
 import { isSessionStore } from './contract.js';
-import { ConfigError } from './errors.js';
-import { StoreGateway } from './gateway.js';
+import { SessionEngine } from './engine/engine.js';
+import type { UserSession } from './engine/engine.js';
+import type { SessionController } from './session.js';
+import { runExpressRequest } from './express/binding.js';
 import type { SessEvent, SessEventName } from './gateway.js';
-import { idTag } from './ids.js';
-import { Lifecycle } from './lifecycle.js';
 import { log } from './log.js';
-import { MemoryStore } from './memory.js';
-import { resolveOptions, validateCookieOptions } from './options.js';
 import type { SessionOptions } from './options.js';
 import { Session, kController } from './session.js';
-import { Store, fromCallbackStore } from './store.js';
-import type { CallbackStore } from './store.js';
+import { Store } from './store.js';
 
-const MEMORY_WARNING =
-  'Warning: sess MemoryStore is not designed for a production environment: sessions live in this process only, ' +
-  'are lost on restart and are not shared between processes. Use a shared store such as @sess/store-redis.';
-
-/** One of a user's sessions, as `listUserSessions` returns it. */
-export interface UserSession extends Omit<UserSessionInfo, 'record'> {
-  /** Short hash of the id, safe to show and to pass to `destroyUserSessions({ only })`. */
-  tag: string;
-  /** True for the session of the request that asked. */
-  current: boolean;
-  /** The session's data (without the cookie). */
-  data: Record<string, unknown>;
-}
+export type { UserSession };
 
 /** The middleware `session()` returns, with the store, events and the per-user helpers. */
 export interface SessionMiddleware extends RequestHandler {
   /** The store in the sess contract (an adapter when a callback store was given). */
   readonly store: SessionStore;
+  /** The engine under the middleware: what another binding on the same sessions can share. */
+  readonly engine: SessionEngine;
   /** Subscribe to lifecycle events (create, load, miss, save, touch, destroy, rotate, storeError). */
   on(event: SessEventName, listener: (event: SessEvent) => void): SessionMiddleware;
   /** Unsubscribe. */
@@ -61,41 +46,16 @@ declare global {
 
 /**
  * The session middleware: express-session's options, defaults and behaviour, plus sess's options
- * (all off by default). Works on Express 4 and 5.
+ * (all off by default). Works on Express 4 and 5. The Express binding of the session engine.
  */
 export function session(options: SessionOptions): SessionMiddleware {
-  const o = resolveOptions(options);
-  const rawStore: SessionStore | CallbackStore = options.store ?? new MemoryStore();
-  if (typeof rawStore !== 'object' || rawStore === null || typeof (rawStore as CallbackStore).get !== 'function') {
-    throw new ConfigError('store must be a session store (an object with get, set and destroy): store: new MemoryStore()');
-  }
-  const store = fromCallbackStore(rawStore);
-  if (o.concurrency === 'merge' && !store.capabilities.atomicPatch) {
-    throw new ConfigError("concurrency: 'merge' needs a store with the atomicPatch capability: use a sess store, or concurrency: 'last-write-wins'");
-  }
-  if (o.concurrency === 'lock' && !store.capabilities.lock) {
-    throw new ConfigError("concurrency: 'lock' needs a store with the lock capability: use a sess store, or concurrency: 'last-write-wins'");
-  }
-  if (process.env.NODE_ENV === 'production' && rawStore instanceof MemoryStore) console.warn(MEMORY_WARNING);
-
-  const events = new EventEmitter();
-  const gw = new StoreGateway(store, events, o.storeTimeout, o.hashIds);
-
-  // express-session's readiness tracking: a store that emits 'disconnect' is bypassed until 'connect'.
-  let storeReady = true;
-  if (typeof (rawStore as CallbackStore).on === 'function') {
-    (rawStore as CallbackStore).on!('disconnect', () => {
-      storeReady = false;
-    });
-    (rawStore as CallbackStore).on!('connect', () => {
-      storeReady = true;
-    });
-  }
+  const engine = new SessionEngine(options);
+  const rawStore = engine.rawStore;
   // Compat: express-session assigns store.generate; stores and apps call store.regenerate(req, cb).
   if (rawStore instanceof Store) {
     rawStore.generate = (req: Request) => {
-      const lc = (req as Request & { [kController]?: Lifecycle })[kController];
-      if (lc) lc.generate(false);
+      const lc = (req as Request & { [kController]?: SessionController & { generate?(asOriginal: boolean): void } })[kController];
+      if (lc?.generate) lc.generate(false);
     };
   }
 
@@ -104,15 +64,14 @@ export function session(options: SessionOptions): SessionMiddleware {
       next();
       return;
     }
-    if (!storeReady) {
+    if (!engine.storeReady) {
       log('store is disconnected: no session for this request');
       next();
       return;
     }
-    let cookieOptions: CookieOptions;
+    let cookieOptions;
     try {
-      cookieOptions = typeof o.cookie === 'function' ? o.cookie(req) : o.cookie;
-      if (typeof o.cookie === 'function') validateCookieOptions(cookieOptions, o.name);
+      cookieOptions = engine.cookieOptions(req);
     } catch (err) {
       next(err);
       return;
@@ -127,45 +86,29 @@ export function session(options: SessionOptions): SessionMiddleware {
       return;
     }
     (req as { sessionStore?: unknown }).sessionStore = rawStore;
-    new Lifecycle(req, res, next, o, gw, cookieOptions).start();
+    runExpressRequest(engine, req, res, next, cookieOptions);
   } as SessionMiddleware;
 
-  const currentKey = (req?: Request) => (req && typeof req.sessionID === 'string' ? gw.key(req.sessionID) : undefined);
   Object.defineProperties(handler, {
-    store: { value: store, enumerable: true },
+    store: { value: engine.store, enumerable: true },
+    engine: { value: engine },
     on: {
       value(event: SessEventName, listener: (e: SessEvent) => void) {
-        events.on(event, listener);
+        engine.on(event, listener);
         return handler;
       },
     },
     off: {
       value(event: SessEventName, listener: (e: SessEvent) => void) {
-        events.off(event, listener);
+        engine.off(event, listener);
         return handler;
       },
     },
     listUserSessions: {
-      async value(userKey: string | number, current?: Request): Promise<UserSession[]> {
-        const me = currentKey(current);
-        const list = await gw.listUser(String(userKey));
-        return list.map(({ record, ...info }) => {
-          const data: Record<string, unknown> = {};
-          for (const k of Object.keys(record)) if (k !== 'cookie' && k !== '__sess') data[k] = record[k];
-          return { ...info, tag: idTag(info.id), current: info.id === me, data };
-        });
-      },
+      value: (userKey: string | number, current?: Request) => engine.listUserSessions(userKey, current),
     },
     destroyUserSessions: {
-      async value(userKey: string | number, opts: { except?: Request; only?: string[] } = {}): Promise<number> {
-        const me = currentKey(opts.except);
-        if (opts.only) {
-          const list = await gw.listUser(String(userKey));
-          const keep = list.filter((s) => !opts.only!.includes(idTag(s.id)) || s.id === me).map((s) => s.id);
-          return gw.destroyUser(String(userKey), keep, true);
-        }
-        return gw.destroyUser(String(userKey), me ? [me] : [], true);
-      },
+      value: (userKey: string | number, opts: { except?: Request; only?: string[] } = {}) => engine.destroyUserSessions(userKey, opts),
     },
   });
   return handler;

@@ -35,3 +35,32 @@ const srv = app.listen(0, '127.0.0.1', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("README's engine block runs: a session made, stored and read back with no framework", () => {
+  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## The engine, for other frameworks'));
+  const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('typescript') as typeof import('typescript');
+  const js = ts.transpileModule(block, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-readme-engine-'));
+  try {
+    mkdirSync(path.join(dir, 'node_modules', '@sess'), { recursive: true });
+    symlinkSync(path.join(__dirname, '..'), path.join(dir, 'node_modules', '@sess', 'core'), 'dir');
+    writeFileSync(
+      path.join(dir, 'app.mjs'),
+      js +
+        `
+const set = await handle(undefined, (s) => { s.user = 'ann'; });
+let seen;
+const again = await handle(set.split(';')[0], (s) => { seen = s.user; });
+console.log(seen, String(again));
+`,
+    );
+    const r = spawnSync(process.execPath, ['app.mjs'], { cwd: dir, encoding: 'utf8', timeout: 20_000, env: { ...process.env, SESSION_SECRET: 'readme secret' } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('ann undefined');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
