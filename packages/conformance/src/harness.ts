@@ -30,8 +30,10 @@ export class HungOperationError extends Error {
  */
 export function tracked(store: SessionStore, pending: Set<string>, late?: { ended(): boolean; report(what: string): void; outstanding?: Set<Promise<unknown>> }): SessionStore {
   return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
+    get(target, prop) {
+      // Read off the store itself: a getter such as MemoryStore's `sync` sees the store's own methods (through
+      // this Proxy it would see the wrappers below and, rightly, stand aside for them).
+      const value = Reflect.get(target, prop, target);
       if (typeof value !== 'function' || prop === 'constructor') return value;
       return (...args: unknown[]) => {
         const label = String(prop);
