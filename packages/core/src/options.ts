@@ -64,6 +64,11 @@ export interface SessionOptions {
   userKey?: (data: Record<string, unknown>) => string | number | null | undefined;
   /** Store sessions under a keyed hash of the id instead of the id: `true` (key derived from the first secret) or the key. */
   hashIds?: boolean | Secret;
+  /**
+   * What the signed cookie value starts with. Default `'s:'` (express-session's); `''` reads and writes
+   * `@fastify/session`'s default cookie (`<id>.<signature>`).
+   */
+  cookiePrefix?: string;
 }
 
 /** Options after validation, with defaults applied. */
@@ -91,6 +96,8 @@ export interface ResolvedOptions {
   lockTtl: number;
   userKey: SessionOptions['userKey'];
   hashIds: Secret | undefined;
+  /** What the signed cookie value starts with (`s:`). */
+  cookiePrefix: string;
   /** Reads and verifies this middleware's session cookie from a Cookie header (remembers verified values). */
   readCookie: (header: string | undefined) => VerifiedCookie | undefined;
 }
@@ -108,7 +115,7 @@ function warnOnce(msg: string): void {
 export const SESSION_OPTION_NAMES: readonly string[] = [
   'secret', 'name', 'key', 'store', 'cookie', 'genid', 'resave', 'rolling', 'saveUninitialized', 'proxy', 'unset',
   'idPattern', 'browserSessionTtl', 'storeTimeout', 'onStoreError', 'touchAfter', 'saveBeforeSend', 'rotateEvery',
-  'absoluteTimeout', 'maxSize', 'concurrency', 'lockTimeout', 'lockTtl', 'userKey', 'hashIds',
+  'absoluteTimeout', 'maxSize', 'concurrency', 'lockTimeout', 'lockTtl', 'userKey', 'hashIds', 'cookiePrefix',
 ];
 
 /** Every cookie attribute `cookie` takes. */
@@ -245,6 +252,10 @@ export function resolveOptions(opts: SessionOptions | undefined): ResolvedOption
     if (opts.hashIds.length === 0) throw new ConfigError('hashIds key must not be empty');
     hashIds = opts.hashIds;
   } else if (opts.hashIds !== undefined && opts.hashIds !== false) throw new ConfigError('hashIds must be true, false, or a key');
+  const cookiePrefix = opts.cookiePrefix ?? 's:';
+  if (typeof cookiePrefix !== 'string' || !/^[\x21-\x7e]{0,16}$/.test(cookiePrefix) || /[;,"\\]/.test(cookiePrefix)) {
+    throw new ConfigError("cookiePrefix must be a short string of visible characters without ; , \" or \\: cookiePrefix: 's:' (express-session) or '' (@fastify/session)");
+  }
   return {
     name,
     secrets,
@@ -269,6 +280,7 @@ export function resolveOptions(opts: SessionOptions | undefined): ResolvedOption
     lockTtl: duration(opts, 'lockTtl', 30_000),
     userKey: opts.userKey,
     hashIds,
-    readCookie: cookieReader(name, secrets),
+    cookiePrefix,
+    readCookie: cookieReader(name, secrets, 1000, cookiePrefix),
   };
 }

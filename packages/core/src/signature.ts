@@ -4,9 +4,12 @@ import { sign } from 'cookie-signature';
 /** A secret as the `secret` option takes it. */
 export type Secret = string | Buffer;
 
-/** The cookie value express-session writes for `sid`: `s:` + sid + `.` + HMAC-SHA256 (before URL-encoding). */
-export function signId(sid: string, secret: Secret): string {
-  return 's:' + sign(sid, secret as string);
+/**
+ * The cookie value express-session writes for `sid`: `s:` + sid + `.` + HMAC-SHA256 (before URL-encoding);
+ * with another `prefix` (`''`: @fastify/session's default), that prefix instead of `s:`.
+ */
+export function signId(sid: string, secret: Secret, prefix = 's:'): string {
+  return prefix + sign(sid, secret as string);
 }
 
 /** What a request's session cookie verified to. */
@@ -78,9 +81,9 @@ function unsignWith(value: string, secret: Secret): string | false {
   return given.length === expected.length && timingSafeEqual(given, expected) ? id : false;
 }
 
-function verify(raw: string | undefined, secrets: readonly Secret[]): VerifiedCookie | undefined {
-  if (!raw || !raw.startsWith('s:')) return undefined;
-  const value = raw.slice(2);
+function verify(raw: string | undefined, secrets: readonly Secret[], prefix = 's:'): VerifiedCookie | undefined {
+  if (!raw || !raw.startsWith(prefix)) return undefined;
+  const value = raw.slice(prefix.length);
   for (let i = 0; i < secrets.length; i++) {
     const id = unsignWith(value, secrets[i]!);
     if (id !== false) return { id, secretIndex: i, value: raw };
@@ -92,9 +95,9 @@ function verify(raw: string | undefined, secrets: readonly Secret[]): VerifiedCo
  * Read and verify the session cookie `name` from a Cookie header. Returns `undefined` for a missing,
  * unsigned or forged cookie. Every secret verifies; the first one that matches is reported.
  */
-export function readSessionCookie(header: string | undefined, name: string, secrets: readonly Secret[]): VerifiedCookie | undefined {
+export function readSessionCookie(header: string | undefined, name: string, secrets: readonly Secret[], prefix = 's:'): VerifiedCookie | undefined {
   if (!header) return undefined;
-  return verify(cookieValue(header, name), secrets);
+  return verify(cookieValue(header, name), secrets, prefix);
 }
 
 /**
@@ -103,7 +106,7 @@ export function readSessionCookie(header: string | undefined, name: string, secr
  * HMAC, not one each. Only values that verified are remembered, keyed by the whole signed value: a
  * hit needs the exact bytes of a valid cookie, which the HMAC would accept anyway.
  */
-export function cookieReader(name: string, secrets: readonly Secret[], size = 1000): (header: string | undefined) => VerifiedCookie | undefined {
+export function cookieReader(name: string, secrets: readonly Secret[], size = 1000, prefix = 's:'): (header: string | undefined) => VerifiedCookie | undefined {
   const verified = new Map<string, VerifiedCookie>();
   // The last header read, and what it held: a browser sends the same header request after request.
   let lastHeader: string | undefined;
@@ -121,7 +124,7 @@ export function cookieReader(name: string, secrets: readonly Secret[], size = 10
     if (!raw) return undefined;
     const known = verified.get(raw);
     if (known) return known;
-    const fresh = verify(raw, secrets);
+    const fresh = verify(raw, secrets, prefix);
     if (fresh && size > 0) {
       if (verified.size >= size) verified.delete(verified.keys().next().value as string);
       verified.set(raw, fresh);
@@ -139,9 +142,10 @@ export function cookieParserValue(
   req: { signedCookies?: Record<string, unknown>; cookies?: Record<string, unknown> },
   name: string,
   secrets: readonly Secret[],
+  prefix = 's:',
 ): VerifiedCookie | undefined {
   const signed = req.signedCookies?.[name];
-  if (typeof signed === 'string' && signed !== '') return { id: signed, secretIndex: 0, value: signId(signed, secrets[0]!) };
+  if (typeof signed === 'string' && signed !== '') return { id: signed, secretIndex: 0, value: signId(signed, secrets[0]!, prefix) };
   const raw = req.cookies?.[name];
-  return typeof raw === 'string' ? verify(raw, secrets) : undefined;
+  return typeof raw === 'string' ? verify(raw, secrets, prefix) : undefined;
 }

@@ -481,3 +481,36 @@ describe('events', () => {
     await srv.close();
   });
 });
+
+describe('cookiePrefix', () => {
+  test("'' reads and writes @fastify/session's default cookie (<id>.<signature>); 's:' cookies are then foreign", async () => {
+    const { sign } = await import('cookie-signature');
+    const store = new MemoryStore();
+    const future = new Date(Date.now() + 60_000).toISOString();
+    await store.set('fastifySessionId0123456789abcdef', { cookie: { originalMaxAge: 60_000, expires: future, path: '/', httpOnly: true }, user: 'ann' }, { expires: new Date(future) });
+    const app = express();
+    app.use(session({ secret: 'fastify secret', name: 'sessionId', cookiePrefix: '', resave: false, saveUninitialized: false, store }));
+    app.get('/', (req, res) => res.send(String((req.session as unknown as { user?: string }).user)));
+    app.get('/login', (req, res) => {
+      (req.session as unknown as { user?: string }).user = 'bob';
+      res.send('in');
+    });
+    const srv = await listen(app);
+    try {
+      const plain = 'sessionId=' + encodeURIComponent(sign('fastifySessionId0123456789abcdef', 'fastify secret'));
+      expect((await client(srv.url).get('/', { cookie: plain })).body).toBe('ann');
+      const prefixed = 'sessionId=' + encodeURIComponent('s:' + sign('fastifySessionId0123456789abcdef', 'fastify secret'));
+      expect((await client(srv.url).get('/', { cookie: prefixed })).body).toBe('undefined');
+      const set = (await client(srv.url).get('/login')).setCookie[0]!;
+      const value = decodeURIComponent(set.split(';')[0]!.slice('sessionId='.length));
+      expect(value).toMatch(/^[\w-]+\.[\w+/]+$/);
+      expect(value.startsWith('s:')).toBe(false);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('a prefix with a separator is a ConfigError', () => {
+    expect(() => session({ secret: 's', resave: false, saveUninitialized: false, cookiePrefix: 'a;b' })).toThrow(/cookiePrefix must be/);
+  });
+});

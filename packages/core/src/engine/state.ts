@@ -213,7 +213,7 @@ export class RequestState {
     }
     this.touchCookie(sess);
     const sid = this.host.carrier.sessionID as string;
-    const signed = sid === this.cookieId && !this.resign && this.cookieValue !== undefined ? this.cookieValue : signId(sid, this.o.secrets[0]!);
+    const signed = sid === this.cookieId && !this.resign && this.cookieValue !== undefined ? this.cookieValue : signId(sid, this.o.secrets[0]!, this.o.cookiePrefix);
     return serializeCookie(this.o.name, signed, sess.cookie);
   }
 

@@ -68,7 +68,7 @@ class ExpressRequest {
     const o = this.engine.options;
     let verified = o.readCookie(req.headers.cookie);
     if (verified === undefined && ((req as CookieParsed).signedCookies || (req as CookieParsed).cookies)) {
-      verified = cookieParserValue(req as CookieParsed, o.name, o.secrets);
+      verified = cookieParserValue(req as CookieParsed, o.name, o.secrets, o.cookiePrefix);
     }
     beforeHeaders(res, () => {
       const header = sr.setCookie();
