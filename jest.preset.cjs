@@ -13,7 +13,7 @@ module.exports = {
     '^@sess/conformance$': path.join(__dirname, 'packages/conformance/src/index.ts'),
     '^@sess/conformance/jest$': path.join(__dirname, 'packages/conformance/src/jest.ts'),
     '^@sess/store-(redis|pg|mysql|mongo|file)$': path.join(__dirname, 'packages/store-$1/src/index.ts'),
-    '^@sess/(opentelemetry|cli)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+    '^@sess/(opentelemetry|cli|fastify|koa|hono)$': path.join(__dirname, 'packages/$1/src/index.ts'),
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],

@@ -320,7 +320,7 @@ export class SessionRequest extends RequestState implements SessionController {
     const data: Record<string, unknown> = { cookie: sess.cookie };
     Object.assign(data, sessionData(sess));
     carrier.sessionID = newId;
-    const next = new SessionClass(carrier as never, data);
+    const next = new (this.host.sessionClass ?? SessionClass)(carrier as never, data);
     carrier.session = next;
     this.meta = { ...(this.meta ?? { createdAt: Date.now() }), rotatedAt: Date.now() };
     this.metaDirty = true;

@@ -41,6 +41,8 @@ export interface SessionHost {
   secure(): boolean;
   /** Call `fn` once the response is over (sent, or abandoned by the client): releases what the request holds. */
   onClose(fn: () => void): void;
+  /** The class of the app's session object: `Session` or a subclass adding the framework's own methods. */
+  readonly sessionClass?: typeof Session;
 }
 
 export class RequestState {
@@ -111,7 +113,7 @@ export class RequestState {
     const carrier = host.carrier;
     const id = newSessionId(host.request, o);
     carrier.sessionID = id;
-    const sess = new Session(carrier as never);
+    const sess = new (this.host.sessionClass ?? Session)(carrier as never);
     sess.cookie = new Cookie(this.cookieOptions);
     if (this.cookieOptions.secure === 'auto' || this.cookieOptions.sameSite === 'auto') {
       const secure = host.secure();
@@ -141,7 +143,7 @@ export class RequestState {
   protected install(record: SessionRecord, sid: string): Session {
     const carrier = this.host.carrier;
     carrier.sessionID = sid;
-    const sess = new Session(carrier as never, record);
+    const sess = new (this.host.sessionClass ?? Session)(carrier as never, record);
     sess.cookie = Cookie.fromData(record.cookie as unknown as Record<string, unknown>);
     carrier.session = sess;
     return sess;
