@@ -13,7 +13,7 @@ const bin = (name: string) => path.join(__dirname, '..', 'node_modules', '.bin',
 const packs = mkdtempSync(path.join(os.tmpdir(), 'sess-packs-'));
 const tarballs: Record<string, string> = {};
 /** Packages whose CommonJS export is a function carrying every export (built with --callable). */
-const CALLABLE = new Set(['@sess/core', '@sess/fastify']);
+const CALLABLE = new Set(['@sess/core', '@sess/fastify', '@sess/koa', '@sess/hono']);
 
 beforeAll(() => {
   for (const p of publishedPackages()) {
