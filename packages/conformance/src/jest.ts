@@ -9,6 +9,8 @@ import { cases } from './cases.js';
 import { normalise } from './harness.js';
 import { counts, runCase, skipReason } from './runner.js';
 import type { RunOptions, StoreFactory } from './types.js';
+import { bindingCases, bindingSkipReason, runBindingCase } from './bindings.js';
+import type { BindingCapabilities, BindingFactory } from './bindings.js';
 
 /** Options of {@link describeStore}. */
 export interface DescribeStoreOptions extends Pick<RunOptions, 'grep' | 'timeoutMs' | 'level'> {
@@ -73,4 +75,28 @@ export function describeStore(name: string, factory: StoreFactory, options: Desc
   });
 }
 
+/**
+ * Declare the behaviour suite for bindings as jest tests: one test per case, against the app `factory` starts
+ * (see `bindingCases` for the routes it serves). Cases the binding's capabilities rule out show as skipped, with
+ * the reason in the title.
+ */
+export function describeBinding(name: string, factory: BindingFactory, capabilities: BindingCapabilities = {}): void {
+  describe(`binding behaviour: ${name}`, () => {
+    for (const c of bindingCases) {
+      const title = `${c.id}: ${c.title}`;
+      const reason = bindingSkipReason(c, capabilities);
+      if (reason) {
+        test.skip(`${title} [skipped: ${reason}]`, () => undefined);
+        continue;
+      }
+      test(title, async () => {
+        const r = await runBindingCase(factory, c, capabilities);
+        if (r.status === 'failed') throw new Error(r.reason);
+        expect(r.status).toBe('passed');
+      }, 60_000);
+    }
+  });
+}
+
 export type { StoreFactory } from './types.js';
+export type { BindingApp, BindingFactory, BindingCapabilities } from './bindings.js';

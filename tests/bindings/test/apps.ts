@@ -1,7 +1,7 @@
 /**
  * The same small app on each framework, through its sess binding, over real HTTP: the routes every binding
  * test drives. GET /me answers the session's data (no cookie, no methods); POST /login regenerates and sets
- * `user`; POST /touch-app?fw=… appends the framework's name to `seen`; POST /rotate, /logout; POST
+ * `user`; POST /set?k=v assigns the query's keys; POST /touch-app?fw=… appends the framework's name to `seen`; POST /rotate, /logout; POST
  * /everywhere destroys every session of `user` (the per-user index); POST /unset sets the session to nothing
  * (`req.session = null`, or koa-session's `ctx.session = null`); GET /noop answers without touching the session.
  */
@@ -70,6 +70,10 @@ function expressApp(make: typeof express, options: SessionOptions) {
       next(err);
     }
   });
+  app.post('/set', (req, res) => {
+    for (const [k, v] of Object.entries(req.query)) s(req)[k] = String(v);
+    res.send('set');
+  });
   app.post('/touch-app', (req, res) => {
     s(req).seen = [...(s(req).seen ?? []), String(req.query.fw)];
     res.send('seen');
@@ -101,6 +105,10 @@ export async function startApp(framework: Framework, options: SessionOptions): P
       await request.session.regenerate();
       (request.session as unknown as Data).user = 'ann';
       return 'in';
+    });
+    app.post('/set', async (request) => {
+      for (const [k, v] of Object.entries(request.query as Record<string, string>)) (request.session as unknown as Data)[k] = String(v);
+      return 'set';
     });
     app.post('/touch-app', async (request) => {
       const d = request.session as unknown as Data;
@@ -145,6 +153,9 @@ export async function startApp(framework: Framework, options: SessionOptions): P
         await s.regenerate();
         (ctx.session as unknown as Data).user = 'ann';
         ctx.body = 'in';
+      } else if (ctx.path === '/set') {
+        for (const [k, v] of Object.entries(ctx.query)) s[k] = String(v);
+        ctx.body = 'set';
       } else if (ctx.path === '/touch-app') {
         s.seen = [...(s.seen ?? []), String(ctx.query.fw)];
         ctx.body = 'seen';
@@ -170,6 +181,10 @@ export async function startApp(framework: Framework, options: SessionOptions): P
     await s(c).regenerate();
     s(c).user = 'ann';
     return c.text('in');
+  });
+  app.post('/set', (c) => {
+    for (const [k, v] of Object.entries(c.req.query())) s(c)[k] = v;
+    return c.text('set');
   });
   app.post('/touch-app', (c) => {
     s(c).seen = [...(s(c).seen ?? []), String(c.req.query('fw'))];
