@@ -95,3 +95,28 @@ test('the charts are drawn from the bench JSON as SVG', () => {
     expect(svg).toContain('</svg>');
   }
 }, 180_000);
+
+test('the framework bench runs: bare, incumbent and sess on Fastify, Koa and Hono, a row per setup and scenario', () => {
+  const r = spawnSync(
+    process.execPath,
+    [path.join(__dirname, '..', 'src', 'frameworks.mjs'), '--only', 'fastify-memory,koa-redis,hono-memory', '--scenarios', 'read,write', '--duration', '1', '--rounds', '1', '--connections', '2', '--json'],
+    { encoding: 'utf8', timeout: 170_000, env: { ...process.env, SESS_BENCH_PINNED: '1' } },
+  );
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.results.map((x: { setup: string; scenario: string }) => `${x.setup}/${x.scenario}`)).toEqual([
+    'fastify-memory/read',
+    'fastify-memory/write',
+    'koa-redis/read',
+    'koa-redis/write',
+    'hono-memory/read',
+    'hono-memory/write',
+  ]);
+  for (const row of out.results) {
+    expect(row.bareRps > 0 && row.incumbentRps > 0 && row.sessRps > 0).toBe(true);
+    expect(Number.isFinite(row.vsIncumbent) && Number.isFinite(row.vsBare)).toBe(true);
+  }
+  // koa-redis's server CPU is read from Redis; the in-process stores have none.
+  expect(out.results.find((x: { setup: string }) => x.setup === 'koa-redis').sessStoreCpuUs).not.toBeNull();
+}, 180_000);

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// Each sess binding against its framework's incumbent session library and against the bare framework (no
+// session layer), on the same store: Fastify (@fastify/session; memory, and Redis through connect-redis), Koa
+// (koa-session with koa-redis), Hono (hono-sessions' memory store). Scenarios read / write / create, the three
+// implementations interleaved in a rotating order each round; medians of req/s, p99, the app's CPU per request,
+// and the store server's CPU per request (Redis INFO).
+//   node src/frameworks.mjs [--only fastify-memory,koa-redis] [--duration 3] [--rounds 3] [--connections 50] [--json] [--out file.json]
+import autocannon from 'autocannon';
+import { fork, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ask, hasTaskset, option, stop } from './proc.mjs';
+import { storeCpuMeter } from './store-cpu.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => option(args, name, dflt);
+const duration = Number(opt('duration', 3));
+const rounds = Number(opt('rounds', 3));
+const connections = Number(opt('connections', 50));
+const scenarios = (opt('scenarios', 'read,write,create')).split(',');
+const outFile = opt('out', undefined);
+const asJson = args.includes('--json');
+const SETUPS = ['fastify-memory', 'fastify-redis', 'koa-redis', 'hono-memory'];
+const only = opt('only', SETUPS.join(',')).split(',');
+const IMPLS = ['bare', 'incumbent', 'sess'];
+const serverPath = fileURLToPath(new URL('./framework-server.mjs', import.meta.url));
+
+if (hasTaskset && !process.env.SESS_BENCH_PINNED) {
+  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit', env: { ...process.env, SESS_BENCH_PINNED: '1' } });
+  process.exit(r.status ?? 1);
+}
+
+function start(framework, impl, store) {
+  return new Promise((resolve, reject) => {
+    const argv = [framework, impl, store];
+    const child = hasTaskset
+      ? fork(serverPath, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath] })
+      : fork(serverPath, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${m.port}` }));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${framework} ${impl} server exited with ${code}`)));
+  });
+}
+
+/** Every cookie the app set on /create (koa-session sets two), as a Cookie header. */
+async function sessionCookie(url) {
+  const res = await fetch(url + '/create');
+  const pairs = res.headers.getSetCookie().map((c) => c.split(';')[0]);
+  if (pairs.length === 0) throw new Error('no session cookie from ' + url);
+  return pairs.join('; ');
+}
+
+const cannon = (url, path, headers, seconds = duration) =>
+  new Promise((resolve, reject) => autocannon({ url: url + path, connections, duration: seconds, headers, pipelining: 1 }, (err, r) => (err ? reject(err) : resolve(r))));
+
+async function measure(framework, impl, store, scenario, meter) {
+  const srv = await start(framework, impl, store);
+  try {
+    const headers = scenario === 'create' || impl === 'bare' ? {} : { cookie: await sessionCookie(srv.url) };
+    await cannon(srv.url, '/' + scenario, headers, 1);
+    await ask(srv.child, 'mark');
+    const before = await meter.read();
+    const r = await cannon(srv.url, '/' + scenario, headers);
+    const after = await meter.read();
+    const cpu = await ask(srv.child, 'cpu');
+    if (r.non2xx || r.errors) throw new Error(`${framework} ${impl} ${scenario}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    const served = Math.max(1, cpu.served);
+    return { rps: r.requests.average, p99: r.latency.p99, cpuUs: cpu.cpuMicros / served, storeCpuUs: before === null || after === null ? null : (after - before) / served };
+  } finally {
+    await stop(srv);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const results = [];
+for (const setup of only) {
+  if (!SETUPS.includes(setup)) throw new Error(`unknown setup ${setup}; known: ${SETUPS.join(', ')}`);
+  const [framework, store] = setup.split('-');
+  const meter = await storeCpuMeter(store === 'redis' ? 'redis' : undefined);
+  const samples = Object.fromEntries(scenarios.map((s) => [s, Object.fromEntries(IMPLS.map((i) => [i, []]))]));
+  for (let round = 0; round < rounds; round++) {
+    for (const scenario of scenarios) {
+      const order = IMPLS.map((_, i) => IMPLS[(i + round) % IMPLS.length]);
+      for (const impl of order) samples[scenario][impl].push(await measure(framework, impl, store, scenario, meter));
+    }
+  }
+  await meter.close();
+  for (const scenario of scenarios) {
+    const m = (impl, k) => median(samples[scenario][impl].map((x) => x[k]));
+    const storeCpu = (impl) => (samples[scenario][impl].some((x) => x.storeCpuUs === null) ? null : Number(m(impl, 'storeCpuUs').toFixed(1)));
+    const row = { setup, scenario };
+    for (const impl of IMPLS) {
+      row[`${impl}Rps`] = Math.round(m(impl, 'rps'));
+      row[`${impl}P99`] = m(impl, 'p99');
+      row[`${impl}CpuUs`] = Math.round(m(impl, 'cpuUs'));
+      row[`${impl}StoreCpuUs`] = storeCpu(impl);
+    }
+    row.vsIncumbent = Number((row.sessRps / row.incumbentRps).toFixed(2));
+    row.vsBare = Number((row.sessRps / row.bareRps).toFixed(2));
+    row.roundVsIncumbent = samples[scenario].sess.map((x, i) => Number((x.rps / samples[scenario].incumbent[i].rps).toFixed(2)));
+    row.cpuAboveBareUs = row.sessCpuUs - row.bareCpuUs;
+    results.push(row);
+  }
+}
+
+const report = { kind: 'frameworks', date: new Date().toISOString(), duration, rounds, connections, node: process.version, cpus: os.availableParallelism(), results };
+if (outFile) {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
+  writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
+}
+if (asJson) console.log(JSON.stringify(report, null, 2));
+else {
+  console.log(`node ${process.version}, ${connections} connections, ${rounds} interleaved rounds of ${duration}s per scenario and implementation (medians)`);
+  console.log('setup           scenario |  bare req/s | incumbent req/s | sess req/s | sess÷incumbent (rounds) | sess÷bare | app cpu µs/req bare/inc/sess | store cpu µs/req inc → sess');
+  for (const r of results) {
+    const store = r.incumbentStoreCpuUs === null ? '-' : `${r.incumbentStoreCpuUs} → ${r.sessStoreCpuUs}`;
+    console.log(
+      `${r.setup.padEnd(15)} ${r.scenario.padEnd(8)} | ${String(r.bareRps).padStart(11)} | ${String(r.incumbentRps).padStart(15)} | ${String(r.sessRps).padStart(10)} | ${(r.vsIncumbent.toFixed(2) + 'x').padStart(6)} (${r.roundVsIncumbent.join(', ')}) | ${(r.vsBare.toFixed(2) + 'x').padStart(9)} | ${r.bareCpuUs}/${r.incumbentCpuUs}/${r.sessCpuUs} | ${store}`,
+    );
+  }
+}
