@@ -16,6 +16,10 @@
  * - `POST /login`: `await session.regenerate()`, then `user = 'ann'`, answers `in`;
  * - `POST /rotate`, `POST /logout` (`destroy()`): answer `rotated`, `out`;
  * - `POST /unset` (only with the `unset` capability): unsets the session (`req.session = null`), answers `unset`;
+ * - `POST /flash?m=…`: queues `m` as an `info` flash message (`flashFor(() => session)('info', m)`), answers
+ *   `queued`; `GET /flash`: the `info` messages, read once, as JSON;
+ * - `GET /csrf`: a CSRF token (`csrfTokenFor(session)`); `POST /csrf`: `ok` when the `x-csrf-token` header is one
+ *   of the session's tokens (`csrfValid`), else a 403 `SESS_CSRF` error;
  * - errors answer their `status` (503 for a store failure) with `{ "code": err.code }`.
  */
 import assert from 'node:assert/strict';
@@ -348,6 +352,48 @@ export const bindingCases: BindingCase[] = [
         } finally {
           await app.close();
         }
+      }
+    },
+  },
+  {
+    id: 'flash',
+    title: 'flash messages live in the session until read once, across requests',
+    async run(ctx) {
+      const app = await ctx.start({ secret: SECRET, resave: false, saveUninitialized: false });
+      try {
+        const first = await request(app.url, 'POST', '/flash?m=saved', undefined);
+        assert.equal(first.body, 'queued');
+        await request(app.url, 'POST', '/flash?m=again', first.cookie);
+        assert.deepEqual(JSON.parse((await request(app.url, 'GET', '/flash', first.cookie)).body), ['saved', 'again']);
+        assert.deepEqual(JSON.parse((await request(app.url, 'GET', '/flash', first.cookie)).body), [], 'a flash message was read twice');
+      } finally {
+        await app.close();
+      }
+    },
+  },
+  {
+    id: 'csrf',
+    title: "a CSRF token is the session's: it passes on the next request; a wrong, missing or other session's token is a 403",
+    async run(ctx) {
+      const app = await ctx.start({ secret: SECRET, resave: false, saveUninitialized: false });
+      const post = async (cookie: string | undefined, token: string | undefined) => {
+        const res = await fetch(app.url + '/csrf', { method: 'POST', headers: { ...(cookie ? { cookie } : {}), ...(token ? { 'x-csrf-token': token } : {}) } });
+        return { status: res.status, body: await res.text() };
+      };
+      try {
+        const a = await request(app.url, 'GET', '/csrf', undefined);
+        const b = await request(app.url, 'GET', '/csrf', undefined);
+        assert.ok(a.cookie && a.body.length > 20, 'no token or no session cookie');
+        assert.deepEqual(await post(a.cookie, a.body), { status: 200, body: 'ok' });
+        const again = await request(app.url, 'GET', '/csrf', a.cookie);
+        assert.notEqual(again.body, a.body, 'a token must be masked afresh each time');
+        assert.deepEqual(await post(a.cookie, again.body), { status: 200, body: 'ok' });
+        for (const [what, token] of [['a wrong token', 'x'.repeat(48)], ['no token', undefined], ["another session's token", b.body]] as const) {
+          const r = await post(a.cookie, token);
+          assert.deepEqual({ what, status: r.status, code: JSON.parse(r.body).code }, { what, status: 403, code: 'SESS_CSRF' });
+        }
+      } finally {
+        await app.close();
       }
     },
   },

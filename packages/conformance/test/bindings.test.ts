@@ -6,7 +6,7 @@
 import { describe, expect, test } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SessError, createSessionEngine, type Session, type SessionCarrier, type SessionOptions } from '@sess/core';
+import { CsrfError, SessError, createSessionEngine, csrfTokenFor, csrfValid, flashFor, type Session, type SessionCarrier, type SessionOptions } from '@sess/core';
 import { bindingCases, runBindingCase, type BindingFactory } from '@sess/conformance';
 
 type Flaw = 'none' | 'no-rolling' | 'write-after-response' | 'drops-changes';
@@ -25,6 +25,7 @@ function nodeBinding(flaw: Flaw): BindingFactory {
       sr.load(engine.readCookie(req.headers.cookie), (err) => {
         if (err) return fail(err);
         void handle(req, carrier).then((body) => {
+          if (body instanceof Error) return fail(body);
           const send = () => {
             const header = sr.setCookie();
             if (header && !(flaw === 'no-rolling' && req.headers.cookie)) res.setHeader('Set-Cookie', header);
@@ -53,7 +54,7 @@ function nodeBinding(flaw: Flaw): BindingFactory {
 }
 
 /** The suite's routes. */
-async function handle(req: http.IncomingMessage, carrier: SessionCarrier): Promise<string> {
+async function handle(req: http.IncomingMessage, carrier: SessionCarrier): Promise<string | Error> {
   const url = new URL(req.url!, 'http://x');
   const s = carrier.session as (Session & Record<string, unknown>) | null | undefined;
   const data = (x: object | null | undefined) => JSON.stringify(Object.fromEntries(Object.entries(x ?? {}).filter(([k]) => k !== 'cookie')));
@@ -78,6 +79,17 @@ async function handle(req: http.IncomingMessage, carrier: SessionCarrier): Promi
     case '/unset':
       carrier.session = null;
       return 'unset';
+    case '/flash': {
+      const flash = flashFor(() => carrier.session as unknown as Record<string, unknown>);
+      if (req.method === 'POST') {
+        flash('info', url.searchParams.get('m')!);
+        return 'queued';
+      }
+      return JSON.stringify(flash('info'));
+    }
+    case '/csrf':
+      if (req.method === 'GET') return csrfTokenFor(carrier.session as unknown as Record<string, unknown>);
+      return csrfValid(carrier.session as unknown as Record<string, unknown>, req.headers['x-csrf-token']) ? 'ok' : new CsrfError();
   }
   return 'unknown';
 }

@@ -51,11 +51,38 @@ export function verifyToken(secret: Buffer, token: unknown): boolean {
   return timingSafeEqual(unmasked, secret);
 }
 
+/** The session's CSRF secret under `key`, if it has one. */
+function storedSecret(session: Record<string, unknown> | null | undefined, key: string): Buffer | undefined {
+  const s = session?.[key];
+  return typeof s === 'string' && s.length > 0 ? Buffer.from(s, 'base64url') : undefined;
+}
+
+/**
+ * A CSRF token for `session`, for any framework (a fresh mask each call; the secret is kept in the session under
+ * `key`, made on first use). `@sess/core`'s `csrf()` middleware gives Express `req.csrfToken()` from it.
+ */
+export function csrfTokenFor(session: Record<string, unknown> | null | undefined, key = 'csrfSecret'): string {
+  if (!session) throw new SessError(ErrorCodes.NO_SESSION, 'a CSRF token needs a session: mount the session middleware first', { status: 500 });
+  let secret = storedSecret(session, key);
+  if (!secret) {
+    secret = randomBytes(SECRET_BYTES);
+    session[key] = secret.toString('base64url');
+  }
+  return maskToken(secret);
+}
+
+/** Whether `token` is a CSRF token of `session` (constant time); for any framework. */
+export function csrfValid(session: Record<string, unknown> | null | undefined, token: unknown, key = 'csrfSecret'): boolean {
+  const secret = storedSecret(session, key);
+  return secret !== undefined && verifyToken(secret, token);
+}
+
 /**
  * CSRF protection with a synchronizer token tied to the session: `req.csrfToken()` gives a token for
  * forms and fetch headers; every request with another method than GET/HEAD/OPTIONS must send it back
  * (`_csrf` body field or `CSRF-Token` / `X-CSRF-Token` / `X-XSRF-Token` header), else `next(CsrfError)`
- * (status 403). Mount after `session()` and after a body parser.
+ * (status 403). Mount after `session()` and after a body parser. (Other frameworks: {@link csrfTokenFor},
+ * {@link csrfValid}.)
  */
 export function csrf(options: CsrfOptions = {}): RequestHandler {
   const key = options.key ?? 'csrfSecret';
@@ -67,25 +94,15 @@ export function csrf(options: CsrfOptions = {}): RequestHandler {
       next(new SessError(ErrorCodes.NO_SESSION, 'csrf() needs a session: mount session() before csrf()', { status: 500 }));
       return;
     }
-    const stored = () => {
-      const s = r.session?.[key];
-      return typeof s === 'string' && s.length > 0 ? Buffer.from(s, 'base64url') : undefined;
-    };
     r.csrfToken = () => {
-      let secret = stored();
-      if (!secret) {
-        secret = randomBytes(SECRET_BYTES);
-        if (!r.session) throw new SessError(ErrorCodes.NO_SESSION, 'the session was destroyed: no CSRF token', { status: 500 });
-        r.session[key] = secret.toString('base64url');
-      }
-      return maskToken(secret);
+      if (!r.session) throw new SessError(ErrorCodes.NO_SESSION, 'the session was destroyed: no CSRF token', { status: 500 });
+      return csrfTokenFor(r.session, key);
     };
     if (ignore.has(req.method.toUpperCase())) {
       next();
       return;
     }
-    const secret = stored();
-    if (!secret || !verifyToken(secret, read(req))) {
+    if (!csrfValid(r.session, read(req), key)) {
       next(new CsrfError());
       return;
     }

@@ -40,7 +40,6 @@ test("README's engine block runs: a session made, stored and read back with no f
   const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## The engine, for other frameworks'));
   const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const js = ts.transpileModule(block, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-readme-engine-'));

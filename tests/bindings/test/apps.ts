@@ -13,7 +13,7 @@ import Fastify from 'fastify';
 import Koa from 'koa';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
-import session, { SessError, type SessionEngine, type SessionOptions } from '@sess/core';
+import session, { CsrfError, SessError, csrf, csrfTokenFor, csrfValid, flash, flashFor, type SessionEngine, type SessionOptions } from '@sess/core';
 import sessFastify from '@sess/fastify';
 import sessKoa from '@sess/koa';
 import sessHono from '@sess/hono';
@@ -58,7 +58,15 @@ function expressApp(make: typeof express, options: SessionOptions) {
   const app = make();
   const mw = session(options);
   app.use(mw);
+  app.use(flash());
   const s = (req: express.Request) => req.session as unknown as Data & { regenerate(): Promise<void>; rotate(): Promise<void>; destroy(): Promise<void> };
+  app.post('/flash', (req, res) => {
+    req.flash('info', String(req.query.m));
+    res.send('queued');
+  });
+  app.get('/flash', (req, res) => res.json(req.flash('info')));
+  app.get('/csrf', csrf(), (req, res) => res.send(req.csrfToken()));
+  app.post('/csrf', csrf(), (_req, res) => res.send('ok'));
   app.get('/me', (req, res) => res.json(dataOf(req.session)));
   app.get('/noop', (_req, res) => res.send('ok'));
   app.post('/login', async (req, res, next) => {
@@ -105,6 +113,16 @@ export async function startApp(framework: Framework, options: SessionOptions): P
       await request.session.regenerate();
       (request.session as unknown as Data).user = 'ann';
       return 'in';
+    });
+    app.post('/flash', async (request) => {
+      flashFor(() => request.session as never)('info', String((request.query as Record<string, string>).m));
+      return 'queued';
+    });
+    app.get('/flash', async (request) => flashFor(() => request.session as never)('info'));
+    app.get('/csrf', async (request) => csrfTokenFor(request.session as never));
+    app.post('/csrf', async (request) => {
+      if (!csrfValid(request.session as never, request.headers['x-csrf-token'])) throw new CsrfError();
+      return 'ok';
     });
     app.post('/set', async (request) => {
       for (const [k, v] of Object.entries(request.query as Record<string, string>)) (request.session as unknown as Data)[k] = String(v);
@@ -153,6 +171,16 @@ export async function startApp(framework: Framework, options: SessionOptions): P
         await s.regenerate();
         (ctx.session as unknown as Data).user = 'ann';
         ctx.body = 'in';
+      } else if (ctx.path === '/flash') {
+        const f = flashFor(() => ctx.session as never);
+        if (ctx.method === 'POST') {
+          f('info', String(ctx.query.m));
+          ctx.body = 'queued';
+        } else ctx.body = f('info');
+      } else if (ctx.path === '/csrf') {
+        if (ctx.method === 'GET') ctx.body = csrfTokenFor(ctx.session as never);
+        else if (!csrfValid(ctx.session as never, ctx.get('x-csrf-token'))) throw new CsrfError();
+        else ctx.body = 'ok';
       } else if (ctx.path === '/set') {
         for (const [k, v] of Object.entries(ctx.query)) s[k] = String(v);
         ctx.body = 'set';
@@ -181,6 +209,16 @@ export async function startApp(framework: Framework, options: SessionOptions): P
     await s(c).regenerate();
     s(c).user = 'ann';
     return c.text('in');
+  });
+  app.post('/flash', (c) => {
+    flashFor(() => c.get('session') as never)('info', String(c.req.query('m')));
+    return c.text('queued');
+  });
+  app.get('/flash', (c) => c.json(flashFor(() => c.get('session') as never)('info')));
+  app.get('/csrf', (c) => c.text(csrfTokenFor(c.get('session') as never)));
+  app.post('/csrf', (c) => {
+    if (!csrfValid(c.get('session') as never, c.req.header('x-csrf-token'))) throw new CsrfError();
+    return c.text('ok');
   });
   app.post('/set', (c) => {
     for (const [k, v] of Object.entries(c.req.query())) s(c)[k] = v;
