@@ -4,6 +4,7 @@
 // (CORS with credentials on /api, cookie sameSite 'none' + secure, behind a TLS proxy).
 import { randomUUID } from 'node:crypto';
 import { createApp } from './src/app.mjs';
+import { createFastifyApi } from './src/api-fastify.mjs';
 import { makeStore } from './src/stores.mjs';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -18,9 +19,16 @@ if (!secret) {
 
 const store = await makeStore(storeName);
 const origin = process.env.SESS_DEMO_CROSS_SITE_ORIGIN;
-const { app } = createApp({ store, secret, storeName, instance: process.env.SESS_DEMO_INSTANCE, crossSite: origin ? { origin } : undefined });
+const { app, sessions } = createApp({ store, secret, storeName, instance: process.env.SESS_DEMO_INSTANCE, crossSite: origin ? { origin } : undefined });
+// The JSON API on Fastify, on the site's sessions (API_PORT, default PORT + 1; 0 turns it off).
+const apiPort = Number(process.env.API_PORT ?? port + 1);
+const api = apiPort ? await createFastifyApi({ engine: sessions.engine }) : undefined;
+if (api) {
+  await api.listen({ port: apiPort, host: process.env.HOST ?? '::' });
+  console.log(`sess demo JSON API (Fastify, same sessions) on http://localhost:${apiPort}`);
+}
 const server = app.listen(port, () => console.log(`sess demo on http://localhost:${port} (sessions in ${storeName})`));
 
-const stop = () => server.close(() => Promise.resolve(store.close?.()).finally(() => process.exit(0)));
+const stop = () => server.close(() => Promise.resolve(api?.close()).then(() => store.close?.()).finally(() => process.exit(0)));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

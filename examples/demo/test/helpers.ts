@@ -12,10 +12,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Start `node server.mjs` with `env`; resolves once it listens. */
-export async function startDemo(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export async function startDemo(env: Record<string, string>): Promise<{ url: string; apiUrl: string; child: ChildProcess; stop: () => Promise<void> }> {
   const port = await freePort();
+  const apiPort = await freePort();
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'server.mjs')], {
-    env: { ...process.env, PORT: String(port), SESSION_SECRET: 'demo-test-secret', ...env },
+    env: { ...process.env, PORT: String(port), API_PORT: String(apiPort), HOST: '127.0.0.1', SESSION_SECRET: 'demo-test-secret', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -33,6 +34,7 @@ export async function startDemo(env: Record<string, string>): Promise<{ url: str
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
     child,
     stop: () =>
       new Promise<void>((r) => {
