@@ -73,7 +73,7 @@ export { requestChannel } from './engine/trace.js';
 export { MigratingStore, copySession, scanSessions } from './migrating.js';
 export type { MigratingStoreOptions, MigrationStage, CopyResult } from './migrating.js';
 export type { RequestContext, RequestOutcome } from './engine/trace.js';
-export { SessionEngine, createSessionEngine } from './engine/engine.js';
+export { SessionEngine, createSessionEngine, engineFrom } from './engine/engine.js';
 export type { WithSessionId } from './engine/engine.js';
 export { SessionRequest } from './engine/request.js';
 export type { Done as SessionDone } from './engine/request.js';

@@ -14,8 +14,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ConfigError, Session, SessionEngine } from '@sess/core';
-import type { SessionCarrier, SessionData, SessionOptions, SessionRequest } from '@sess/core';
+import { ConfigError, Session, engineFrom } from '@sess/core';
+import type { SessionCarrier, SessionData, SessionEngine, SessionOptions, SessionRequest } from '@sess/core';
 
 /** `request.session`: sess's session with `@fastify/session`'s accessors. */
 export class FastifySession extends Session {
@@ -98,24 +98,16 @@ function isSecure(request: FastifyRequest, proxy: boolean | undefined): boolean 
 
 /** The engine for the plugin's options (translating `@fastify/session`'s names). */
 function engineFor(options: SessFastifyOptions): SessionEngine {
-  const { engine, cookieName, idGenerator, ...rest } = options;
-  if (engine) {
-    if (!(engine instanceof SessionEngine)) throw new ConfigError('engine must be a SessionEngine: engine: expressSessionMiddleware.engine');
-    const extra = Object.keys(rest).filter((k) => (rest as Record<string, unknown>)[k] !== undefined);
-    if (cookieName !== undefined || idGenerator !== undefined || extra.length > 0) {
-      throw new ConfigError(`with engine, the options are the engine's: remove ${[...(cookieName !== undefined ? ['cookieName'] : []), ...(idGenerator !== undefined ? ['idGenerator'] : []), ...extra].join(', ')}`);
-    }
-    return engine;
-  }
+  const { cookieName, idGenerator, ...rest } = options;
   if (cookieName !== undefined && rest.name !== undefined && cookieName !== rest.name) {
     throw new ConfigError('name and cookieName are the same option (the cookie name): give one');
   }
   if (idGenerator !== undefined && rest.genid !== undefined) throw new ConfigError('genid and idGenerator are the same option: give one');
-  return new SessionEngine({
+  return engineFrom({
     ...rest,
     ...(cookieName !== undefined ? { name: cookieName } : {}),
     ...(idGenerator !== undefined ? { genid: idGenerator as unknown as SessionOptions['genid'] } : {}),
-  } as SessionOptions);
+  });
 }
 
 /** Whether the request's path is inside the cookie's path (outside it, no session, as `session()`). */
@@ -133,15 +125,10 @@ async function plugin(app: FastifyInstance, options: SessFastifyOptions): Promis
   app.decorateRequest('sessionStore', { getter: () => engine.rawStore });
   app.decorate('sessionEngine', engine);
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!engine.storeReady) return done();
-    let cookieOptions;
-    try {
-      cookieOptions = engine.cookieOptions(request);
-    } catch (err) {
-      return done(err as Error);
-    }
-    if (!inside(request.url, cookieOptions.path || '/')) return done();
+  app.addHook('onRequest', async (request, reply) => {
+    if (!engine.storeReady) return;
+    const cookieOptions = engine.cookieOptions(request);
+    if (!inside(request.url, cookieOptions.path || '/')) return;
     const carried = request as Carried;
     const sr = engine.open(
       {
@@ -154,57 +141,24 @@ async function plugin(app: FastifyInstance, options: SessFastifyOptions): Promis
       cookieOptions,
     );
     carried[kRequest] = sr;
-    sr.start(() => {
-      const trace = sr.trace;
-      if (trace) {
-        // A response closed before onSend (the client went away): no write comes.
-        reply.raw.once('close', () => {
-          if (!trace.ending) trace.end(undefined);
-        });
-      }
-      sr.load(engine.readCookie(request.headers.cookie), (err) => {
-        const go = () => done(err === undefined ? undefined : (err as Error));
-        if (trace) trace.outer(go);
-        else go();
-      });
-    });
+    const loading = sr.begin(engine.readCookie(request.headers.cookie));
+    const trace = sr.trace;
+    // A response closed before onSend (the client went away): no write comes.
+    if (trace) reply.raw.once('close', () => trace.ending || trace.end(undefined));
+    await loading;
   });
 
-  app.addHook('onSend', (request, reply: FastifyReply, payload, done) => {
+  app.addHook('onSend', async (request, reply: FastifyReply, payload) => {
     const sr = (request as Carried)[kRequest];
-    if (!sr) return done(null, payload);
+    if (!sr) return payload;
+    // Once: a failed write is sent as an error, through these hooks again.
     (request as Carried)[kRequest] = undefined;
-    const trace = sr.trace;
-    let settled = false;
-    const finish = (err?: unknown) => {
-      if (settled) return;
-      settled = true;
-      trace?.end(err);
-      const send = () => {
-        if (err !== undefined) {
-          sr.disable();
-          return done(err as Error);
-        }
-        const header = sr.setCookie();
-        if (header !== undefined) {
-          const prev = reply.getHeader('set-cookie');
-          reply.header('set-cookie', prev === undefined ? [header] : Array.isArray(prev) ? [...prev, header] : [String(prev), header]);
-        }
-        done(null, payload);
-      };
-      if (sr.holdsLock) void sr.releaseLock().then(send);
-      else send();
-    };
-    if (trace) trace.ending = true;
-    let started = false;
-    try {
-      if (trace) trace.inner(() => (started = sr.commit(finish)));
-      else started = sr.commit(finish);
-    } catch (err) {
-      finish(err);
-      return;
+    const header = await sr.end();
+    if (header !== undefined) {
+      const prev = reply.getHeader('set-cookie');
+      reply.header('set-cookie', prev === undefined ? [header] : Array.isArray(prev) ? [...prev, header] : [String(prev), header]);
     }
-    if (!started) finish();
+    return payload;
   });
 }
 

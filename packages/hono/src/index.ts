@@ -12,8 +12,8 @@
  * ```
  */
 import type { Context, MiddlewareHandler, Next } from 'hono';
-import { ConfigError, SessionEngine } from '@sess/core';
-import type { Session, SessionCarrier, SessionData, SessionOptions } from '@sess/core';
+import { engineFrom } from '@sess/core';
+import type { Session, SessionCarrier, SessionData, SessionEngine, SessionOptions } from '@sess/core';
 
 /** The middleware's options: `session()`'s, or `engine` to share another binding's. */
 export interface SessHonoOptions extends Omit<SessionOptions, 'secret'> {
@@ -35,30 +35,33 @@ declare module 'hono' {
   }
 }
 
-/** Whether the request came over TLS: the URL's scheme (`@hono/node-server` sets it from the socket), or the proxy's header. */
+/** The Node request under `@hono/node-server` (its bindings' `incoming`), if that is what serves the app. */
+type NodeIncoming = { headers: Record<string, string | string[] | undefined>; socket?: { encrypted?: boolean } };
+function incomingOf(c: Context): NodeIncoming | undefined {
+  const env = c.env as { incoming?: NodeIncoming } | undefined;
+  return env && typeof env === 'object' && env.incoming && typeof env.incoming.headers === 'object' ? env.incoming : undefined;
+}
+
+/**
+ * A request header: from Node's request when `@hono/node-server` serves the app (asking Hono's `c.req` for a
+ * header makes `@hono/node-server` build a whole Web `Request` first), else from `c.req`.
+ */
+function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = incomingOf(c);
+  if (!incoming) return c.req.header(name);
+  const v = incoming.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Whether the request came over TLS: the socket (or the URL's scheme off Node), or the proxy's header. */
 function isSecure(c: Context, proxy: boolean | undefined): boolean {
   if (proxy === true) {
-    const header = c.req.header('x-forwarded-proto') ?? '';
-    const i = header.indexOf(',');
-    if ((i !== -1 ? header.slice(0, i) : header).toLowerCase().trim() === 'https') return true;
+    const h = requestHeader(c, 'x-forwarded-proto') ?? '';
+    const i = h.indexOf(',');
+    if ((i !== -1 ? h.slice(0, i) : h).toLowerCase().trim() === 'https') return true;
   }
-  return c.req.url.startsWith('https:');
-}
-
-function engineFor(options: SessHonoOptions): SessionEngine {
-  const { engine, ...rest } = options;
-  if (!engine) return new SessionEngine(rest as SessionOptions);
-  if (!(engine instanceof SessionEngine)) throw new ConfigError('engine must be a SessionEngine: engine: expressSessionMiddleware.engine');
-  const extra = Object.keys(rest).filter((k) => (rest as Record<string, unknown>)[k] !== undefined);
-  if (extra.length > 0) throw new ConfigError(`with engine, the options are the engine's: remove ${extra.join(', ')}`);
-  return engine;
-}
-
-/** Run `fn` (a store operation of the engine) as a promise: resolves at once when it had nothing to do. */
-function op(fn: (done: (err?: unknown) => void) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!fn((err) => (err === undefined ? resolve() : reject(err)))) resolve();
-  });
+  const incoming = incomingOf(c);
+  return incoming ? incoming.socket?.encrypted === true : c.req.url.startsWith('https:');
 }
 
 /**
@@ -67,7 +70,7 @@ function op(fn: (done: (err?: unknown) => void) => boolean): Promise<void> {
  * thrown (a typed `StoreError`, status 503) to Hono's error handler.
  */
 export function session(options: SessHonoOptions): SessHonoMiddleware {
-  const engine = engineFor(options);
+  const engine = engineFrom(options);
   const proxy = engine.options.proxy;
   const middleware = async function sessHono(c: Context, next: Next): Promise<void> {
     if (!engine.storeReady) return next();
@@ -93,34 +96,12 @@ export function session(options: SessHonoOptions): SessHonoMiddleware {
         c.set('sessionID', value as never);
       },
     };
-    const closers: Array<() => void> = [];
-    const sr = engine.open({ carrier, request: c, secure: () => isSecure(c, proxy), onClose: (fn) => closers.push(fn) }, cookieOptions);
-    let loaded!: Promise<void>;
-    sr.start(() => {
-      loaded = new Promise<void>((resolve, reject) => sr.load(engine.readCookie(c.req.header('cookie')), (err) => (err === undefined ? resolve() : reject(err))));
-    });
-    const trace = sr.trace;
-    try {
-      await loaded;
-      await next();
-      if (trace) trace.ending = true;
-      try {
-        await (trace ? new Promise<void>((resolve, reject) => trace.inner(() => void op((d) => sr.commit(d)).then(resolve, reject))) : op((d) => sr.commit(d)));
-      } catch (err) {
-        sr.disable();
-        trace?.end(err);
-        throw err;
-      }
-      trace?.end(undefined);
-      const header = sr.setCookie();
-      if (header !== undefined) c.header('Set-Cookie', header, { append: true });
-    } catch (err) {
-      if (trace && !trace.ending) trace.end(err);
-      throw err;
-    } finally {
-      await sr.releaseLock();
-      for (const fn of closers) fn();
-    }
+    // Hono hands a handler no "response is over" event: a lock is released by end(), before the response leaves.
+    const sr = engine.open({ carrier, request: c, secure: () => isSecure(c, proxy), onClose: () => undefined }, cookieOptions);
+    await sr.begin(engine.readCookie(requestHeader(c, 'cookie')));
+    await next();
+    const header = await sr.end();
+    if (header !== undefined) c.header('Set-Cookie', header, { append: true });
   } as SessHonoMiddleware;
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
   return middleware;

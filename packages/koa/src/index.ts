@@ -12,8 +12,8 @@
  * ```
  */
 import type { Context, Middleware, Next } from 'koa';
-import { ConfigError, SessionEngine } from '@sess/core';
-import type { Session, SessionCarrier, SessionData, SessionOptions, SessionRequest } from '@sess/core';
+import { ConfigError, engineFrom } from '@sess/core';
+import type { Session, SessionCarrier, SessionData, SessionEngine, SessionOptions } from '@sess/core';
 
 /** The middleware's options: `session()`'s, or `engine` to share another binding's. */
 export interface SessKoaOptions extends Omit<SessionOptions, 'secret'> {
@@ -50,41 +50,21 @@ function isSecure(ctx: Context, proxy: boolean | undefined): boolean {
   return (i !== -1 ? header.slice(0, i) : header).toLowerCase().trim() === 'https';
 }
 
-function engineFor(options: SessKoaOptions): SessionEngine {
-  const { engine, ...rest } = options;
-  if (!engine) return new SessionEngine(rest as SessionOptions);
-  if (!(engine instanceof SessionEngine)) throw new ConfigError('engine must be a SessionEngine: engine: expressSessionMiddleware.engine');
-  const extra = Object.keys(rest).filter((k) => (rest as Record<string, unknown>)[k] !== undefined);
-  if (extra.length > 0) throw new ConfigError(`with engine, the options are the engine's: remove ${extra.join(', ')}`);
-  return engine;
-}
-
-function inside(path: string, cookiePath: string): boolean {
-  return cookiePath === '/' || path.startsWith(cookiePath);
-}
-
-/** Run `fn` (a store operation of the engine) as a promise: resolves at once when it had nothing to do. */
-function op(fn: (done: (err?: unknown) => void) => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!fn((err) => (err === undefined ? resolve() : reject(err)))) resolve();
-  });
-}
-
 /**
  * The middleware: `app.use(session(options))`. `ctx.session` downstream, written after `await next()`
  * (also when downstream throws, as koa-session does) before the response is sent; a failed write is thrown (a
  * typed `StoreError`, status 503) to Koa's error handling.
  */
 export function session(options: SessKoaOptions): SessKoaMiddleware {
-  const engine = engineFor(options);
+  const engine = engineFrom(options);
   const proxy = engine.options.proxy;
   const middleware = async function sessKoa(ctx: Context, next: Next): Promise<void> {
     if (!engine.storeReady) return next();
     const cookieOptions = engine.cookieOptions(ctx);
-    if (!inside(ctx.path, cookieOptions.path || '/')) return next();
+    const cookiePath = cookieOptions.path || '/';
+    if (cookiePath !== '/' && !ctx.path.startsWith(cookiePath)) return next();
     const carrier: SessionCarrier = {};
-    const closers: Array<() => void> = [];
-    const sr: SessionRequest = engine.open({ carrier, request: ctx, secure: () => isSecure(ctx, proxy), onClose: (fn) => closers.push(fn) }, cookieOptions);
+    const sr = engine.open({ carrier, request: ctx, secure: () => isSecure(ctx, proxy), onClose: (fn) => ctx.res.once('close', fn) }, cookieOptions);
     let destroying: Promise<void> | undefined;
     Object.defineProperty(ctx, 'session', {
       configurable: true,
@@ -104,40 +84,23 @@ export function session(options: SessKoaOptions): SessKoaMiddleware {
       },
     });
     Object.defineProperty(ctx, 'sessionID', { configurable: true, enumerable: true, get: () => carrier.sessionID });
-    let loaded!: Promise<void>;
-    sr.start(() => {
-      loaded = new Promise<void>((resolve, reject) => sr.load(engine.readCookie(ctx.get('cookie') || undefined), (err) => (err === undefined ? resolve() : reject(err))));
-    });
-    const trace = sr.trace;
+    await sr.begin(engine.readCookie(ctx.get('cookie') || undefined));
+    // Downstream's own failure wins over the write's, which still runs (as koa-session commits in finally).
+    let downstream: { err: unknown } | undefined;
     try {
-      await loaded;
-      // Downstream's own failure wins over the commit's, which still runs (as koa-session commits in finally).
-      let downstream: { err: unknown } | undefined;
-      try {
-        await next();
-      } catch (err) {
-        downstream = { err };
-      }
-      await destroying;
-      if (trace) trace.ending = true;
-      try {
-        await (trace ? new Promise<void>((resolve, reject) => trace.inner(() => void op((d) => sr.commit(d)).then(resolve, reject))) : op((d) => sr.commit(d)));
-      } catch (err) {
-        sr.disable();
-        trace?.end(err);
-        throw downstream ? downstream.err : err;
-      }
-      trace?.end(undefined);
-      if (downstream) throw downstream.err;
-      const header = sr.setCookie();
-      if (header !== undefined) ctx.append('Set-Cookie', header);
+      await next();
     } catch (err) {
-      if (trace && !trace.ending) trace.end(err);
-      throw err;
-    } finally {
-      await sr.releaseLock();
-      for (const fn of closers) fn();
+      downstream = { err };
     }
+    let header: string | undefined;
+    try {
+      await destroying;
+      header = await sr.end();
+    } catch (err) {
+      throw downstream ? downstream.err : err;
+    }
+    if (downstream) throw downstream.err;
+    if (header !== undefined) ctx.append('Set-Cookie', header);
   } as unknown as SessKoaMiddleware;
   Object.defineProperty(middleware, 'engine', { value: engine, enumerable: true });
   return middleware;

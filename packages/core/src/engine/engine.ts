@@ -147,6 +147,20 @@ export class SessionEngine {
   }
 }
 
+/**
+ * The engine a binding's options name, for bindings that take `session()`'s options or another binding's
+ * engine: `engine` (shared; then no other option may be given, since they would silently not apply), else a new
+ * engine for the options.
+ */
+export function engineFrom(options: Partial<SessionOptions> & { engine?: SessionEngine }): SessionEngine {
+  const { engine, ...rest } = options;
+  if (engine === undefined) return new SessionEngine(rest as SessionOptions);
+  if (!(engine instanceof SessionEngine)) throw new ConfigError('engine must be a SessionEngine: engine: expressSessionMiddleware.engine');
+  const extra = Object.keys(rest).filter((k) => (rest as Record<string, unknown>)[k] !== undefined);
+  if (extra.length > 0) throw new ConfigError(`with engine, the options are the engine's: remove ${extra.join(', ')}`);
+  return engine;
+}
+
 /** Make the session engine for `options` (the same options as `session()`). */
 export function createSessionEngine(options: SessionOptions): SessionEngine {
   return new SessionEngine(options);

@@ -159,6 +159,53 @@ export class SessionRequest extends RequestState implements SessionController {
     return false;
   }
 
+  // ---- promise form, for bindings whose framework awaits ------------------------------------
+
+  /**
+   * `start` and `load` as a promise, for a binding whose framework awaits (Fastify's async hooks, Koa, Hono):
+   * resolves when the app may go on, rejects with what the app's error handling should get.
+   */
+  begin(verified: VerifiedCookie | undefined): Promise<void> {
+    let loaded!: Promise<void>;
+    this.start(() => {
+      loaded = new Promise<void>((resolve, reject) => this.load(verified, (err) => (err === undefined ? resolve() : reject(err))));
+    });
+    const trace = this.trace;
+    if (!trace) return loaded;
+    // A failed load answers the request with an error: no end-of-response write will end the trace.
+    return loaded.catch((err: unknown) => {
+      trace.end(err);
+      throw err;
+    });
+  }
+
+  /**
+   * The end of the response, for a binding whose framework awaits: the store write (`commit`), the lock
+   * released, then the Set-Cookie value to send (if any). Rejects with the typed error when the write fails
+   * (the request's session is then neither written nor sent).
+   */
+  async end(): Promise<string | undefined> {
+    const trace = this.trace;
+    if (trace) trace.ending = true;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const run = () => {
+          if (!this.commit((err) => (err === undefined ? resolve() : reject(err)))) resolve();
+        };
+        if (trace) trace.inner(run);
+        else run();
+      });
+    } catch (err) {
+      this.disable();
+      trace?.end(err);
+      await this.releaseLock();
+      throw err;
+    }
+    trace?.end(undefined);
+    await this.releaseLock();
+    return this.setCookie();
+  }
+
   // ---- store writes ------------------------------------------------------------------------
 
   /** Write the session now (req.session.save(), and the end of a request that changed it). */
