@@ -13,6 +13,7 @@
  * - `GET /me`: the session's data as JSON (its own keys but `cookie`; `{}` without a session);
  * - `GET /noop`: `ok`, without touching the session;
  * - `POST /set?k=v&…`: assigns each query parameter to the session (string values), answers `set`;
+ * - `POST /incr`: `n = (Number(n) || 0) + 1` on the session (a read-modify-write), answers the new `n`;
  * - `POST /login`: `await session.regenerate()`, then `user = 'ann'`, answers `in`;
  * - `POST /rotate`, `POST /logout` (`destroy()`): answer `rotated`, `out`;
  * - `POST /unset` (only with the `unset` capability): unsets the session (`req.session = null`), answers `unset`;
@@ -325,6 +326,39 @@ export const bindingCases: BindingCase[] = [
         const { cookie } = await request(app.url, 'POST', '/set?start=1', undefined);
         await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((k) => request(app.url, 'POST', `/set?${k}=1`, cookie)));
         assert.deepEqual(JSON.parse((await request(app.url, 'GET', '/me', cookie)).body), { start: '1', a: '1', b: '1', c: '1', d: '1', e: '1', f: '1' });
+      } finally {
+        await app.close();
+      }
+    },
+  },
+  {
+    id: 'lock',
+    title: "concurrency 'lock': concurrent read-modify-writes of one key lose no increment",
+    async run(ctx) {
+      const app = await ctx.start({ secret: SECRET, resave: false, saveUninitialized: false, concurrency: 'lock' });
+      try {
+        const { cookie } = await request(app.url, 'POST', '/set?start=1', undefined);
+        const answers = await Promise.all(Array.from({ length: 8 }, () => request(app.url, 'POST', '/incr', cookie)));
+        assert.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
+        assert.equal(JSON.parse((await request(app.url, 'GET', '/me', cookie)).body).n, 8, 'an increment was lost');
+      } finally {
+        await app.close();
+      }
+    },
+  },
+  {
+    id: 'user-key',
+    title: 'userKey: the store indexes every session of a user, and forgets the one logged out',
+    async run(ctx) {
+      const { store } = countedStore();
+      const app = await ctx.start({ secret: SECRET, resave: false, saveUninitialized: false, store, userKey: (d) => d.user as string | undefined });
+      try {
+        const a = await request(app.url, 'POST', '/login', undefined);
+        const b = await request(app.url, 'POST', '/login', undefined);
+        const listed = async () => (await store.listUser!('ann')).map((x) => x.id).sort();
+        assert.deepEqual(await listed(), [idOf(a.cookie)!.slice(2), idOf(b.cookie)!.slice(2)].sort());
+        await request(app.url, 'POST', '/logout', a.cookie);
+        assert.deepEqual(await listed(), [idOf(b.cookie)!.slice(2)]);
       } finally {
         await app.close();
       }

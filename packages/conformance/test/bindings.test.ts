@@ -66,6 +66,9 @@ async function handle(req: http.IncomingMessage, carrier: SessionCarrier): Promi
     case '/set':
       for (const [k, v] of url.searchParams) s![k] = v;
       return 'set';
+    case '/incr':
+      s!.n = (Number(s!.n) || 0) + 1;
+      return String(s!.n);
     case '/login':
       await s!.regenerate();
       (carrier.session as unknown as Record<string, unknown>).user = 'ann';

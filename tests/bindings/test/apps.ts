@@ -82,6 +82,10 @@ function expressApp(make: typeof express, options: SessionOptions) {
     for (const [k, v] of Object.entries(req.query)) s(req)[k] = String(v);
     res.send('set');
   });
+  app.post('/incr', (req, res) => {
+    s(req).n = (Number(s(req).n) || 0) + 1;
+    res.send(String(s(req).n));
+  });
   app.post('/touch-app', (req, res) => {
     s(req).seen = [...(s(req).seen ?? []), String(req.query.fw)];
     res.send('seen');
@@ -127,6 +131,11 @@ export async function startApp(framework: Framework, options: SessionOptions): P
     app.post('/set', async (request) => {
       for (const [k, v] of Object.entries(request.query as Record<string, string>)) (request.session as unknown as Data)[k] = String(v);
       return 'set';
+    });
+    app.post('/incr', async (request) => {
+      const d = request.session as unknown as Data;
+      d.n = (Number(d.n) || 0) + 1;
+      return String(d.n);
     });
     app.post('/touch-app', async (request) => {
       const d = request.session as unknown as Data;
@@ -181,6 +190,9 @@ export async function startApp(framework: Framework, options: SessionOptions): P
         if (ctx.method === 'GET') ctx.body = csrfTokenFor(ctx.session as never);
         else if (!csrfValid(ctx.session as never, ctx.get('x-csrf-token'))) throw new CsrfError();
         else ctx.body = 'ok';
+      } else if (ctx.path === '/incr') {
+        s.n = (Number(s.n) || 0) + 1;
+        ctx.body = String(s.n);
       } else if (ctx.path === '/set') {
         for (const [k, v] of Object.entries(ctx.query)) s[k] = String(v);
         ctx.body = 'set';
@@ -219,6 +231,10 @@ export async function startApp(framework: Framework, options: SessionOptions): P
   app.post('/csrf', (c) => {
     if (!csrfValid(c.get('session') as never, c.req.header('x-csrf-token'))) throw new CsrfError();
     return c.text('ok');
+  });
+  app.post('/incr', (c) => {
+    s(c).n = (Number(s(c).n) || 0) + 1;
+    return c.text(String(s(c).n));
   });
   app.post('/set', (c) => {
     for (const [k, v] of Object.entries(c.req.query())) s(c)[k] = v;
