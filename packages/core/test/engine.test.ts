@@ -87,3 +87,13 @@ describe('the engine, driven without a framework', () => {
     }
   });
 });
+
+test('open() without cookie options takes the cookie option, a function of the request included', async () => {
+  const engine = createSessionEngine({ secret: 's', resave: false, saveUninitialized: true, cookie: (req) => ({ maxAge: (req as { long?: boolean }).long ? 120_000 : 60_000 }) });
+  for (const [long, maxAge] of [[true, 120_000], [false, 60_000]] as const) {
+    const carrier: SessionCarrier = {};
+    const sr = engine.open({ carrier, request: { long }, secure: () => false, onClose: () => undefined });
+    await sr.begin(undefined);
+    expect(carrier.session!.cookie.originalMaxAge).toBe(maxAge);
+  }
+});

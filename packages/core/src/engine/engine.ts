@@ -103,8 +103,11 @@ export class SessionEngine {
     return this.options.readCookie(header);
   }
 
-  /** The session work of one request, on `host`, with its cookie options (see {@link cookieOptions}). */
-  open(host: SessionHost, cookieOptions: CookieOptions = this.options.cookie as CookieOptions): SessionRequest {
+  /**
+   * The session work of one request, on `host`, with its cookie options (default: {@link cookieOptions} of the
+   * host's request; a binding that already computed them, to check the cookie path, passes them).
+   */
+  open(host: SessionHost, cookieOptions: CookieOptions = this.cookieOptions(host.request)): SessionRequest {
     return new SessionRequest(host, this.options, this.gateway, cookieOptions);
   }
 
