@@ -11,6 +11,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ask, hasTaskset, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
+import { dropRedisKeys } from './redis-keys.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => option(args, name, dflt);
@@ -68,6 +69,7 @@ async function measure(framework, impl, store, scenario, meter) {
     return { rps: r.requests.average, p99: r.latency.p99, cpuUs: cpu.cpuMicros / served, storeCpuUs: before === null || after === null ? null : (after - before) / served };
   } finally {
     await stop(srv);
+    if (store === 'redis') await dropRedisKeys(srv.child.pid);
   }
 }
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
 import { ask, hasTaskset, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
+import { dropRedisKeys } from './redis-keys.mjs';
 import { TARGETS, variants } from './variants.mjs';
 
 const args = process.argv.slice(2);
@@ -85,27 +86,6 @@ async function measure(impl, variant, scenario, meter) {
   } finally {
     await stop(srv);
     if (variants[variant].storeKind === 'redis') await dropRedisKeys(srv.child.pid);
-  }
-}
-
-/**
- * The keys a Redis variant's server wrote (its prefixes carry its pid): the create scenario leaves thousands
- * of sessions, which would outlive the run by their cookie's lifetime and slow every SCAN on that Redis.
- */
-async function dropRedisKeys(pid) {
-  const { Redis } = await import('ioredis');
-  const r = new Redis(process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
-  try {
-    for (const pattern of [`benches:${pid}:*`, `benchsess:${pid}:*`, `benchwait:${pid}:*`, `sessidx:bench*:${pid}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await r.unlink(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    r.disconnect();
   }
 }
 
