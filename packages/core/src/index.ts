@@ -78,6 +78,7 @@ export type { WithSessionId } from './engine/engine.js';
 export { SessionRequest } from './engine/request.js';
 export type { Done as SessionDone } from './engine/request.js';
 export type { SessionHost, SessionCarrier } from './engine/state.js';
+export { forwardedHttps } from './engine/secure.js';
 export { flash, flashFor } from './flash.js';
 export type { FlashOptions, FlashFunction } from './flash.js';
 export { csrf, csrfTokenFor, csrfValid, maskToken, verifyToken } from './csrf.js';

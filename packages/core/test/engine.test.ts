@@ -6,7 +6,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { MemoryStore, createSessionEngine, type Session, type SessionCarrier, type SessionEngine, type SessionHost } from '@sess/core';
+import { MemoryStore, createSessionEngine, forwardedHttps, type Session, type SessionCarrier, type SessionEngine, type SessionHost } from '@sess/core';
 
 type Carrier = SessionCarrier & { session?: (Session & Record<string, unknown>) | null };
 
@@ -96,4 +96,20 @@ test('open() without cookie options takes the cookie option, a function of the r
     await sr.begin(undefined);
     expect(carrier.session!.cookie.originalMaxAge).toBe(maxAge);
   }
+});
+
+test('forwardedHttps reads a proxy header as express-session does: the first value, trimmed, any case', () => {
+  const cases: Array<[string | string[] | undefined, boolean]> = [
+    ['https', true],
+    ['HTTPS', true],
+    [' https ', true],
+    ['https, http', true],
+    ['http, https', false],
+    ['http', false],
+    ['', false],
+    [undefined, false],
+    [['https', 'http'], true],
+    [['http', 'https'], false],
+  ];
+  for (const [header, want] of cases) expect({ header, got: forwardedHttps(header) }).toEqual({ header, got: want });
 });

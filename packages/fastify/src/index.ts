@@ -14,7 +14,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { ConfigError, Session, engineFrom } from '@sess/core';
+import { ConfigError, Session, engineFrom, forwardedHttps } from '@sess/core';
 import type { SessionCarrier, SessionData, SessionEngine, SessionOptions, SessionRequest } from '@sess/core';
 
 /** `request.session`: sess's session with `@fastify/session`'s accessors. */
@@ -91,9 +91,7 @@ function isSecure(request: FastifyRequest, proxy: boolean | undefined): boolean 
   if ((request.raw.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
   if (proxy === false) return false;
   if (proxy !== true) return request.protocol === 'https';
-  const header = String(request.headers['x-forwarded-proto'] ?? '');
-  const i = header.indexOf(',');
-  return (i !== -1 ? header.slice(0, i) : header).toLowerCase().trim() === 'https';
+  return forwardedHttps(request.headers['x-forwarded-proto']);
 }
 
 /** The engine for the plugin's options (translating `@fastify/session`'s names). */

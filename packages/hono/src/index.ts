@@ -12,7 +12,7 @@
  * ```
  */
 import type { Context, MiddlewareHandler, Next } from 'hono';
-import { engineFrom } from '@sess/core';
+import { engineFrom, forwardedHttps } from '@sess/core';
 import type { Session, SessionCarrier, SessionData, SessionEngine, SessionOptions } from '@sess/core';
 
 /** The middleware's options: `session()`'s, or `engine` to share another binding's. */
@@ -55,11 +55,7 @@ function requestHeader(c: Context, name: string): string | undefined {
 
 /** Whether the request came over TLS: the socket (or the URL's scheme off Node), or the proxy's header. */
 function isSecure(c: Context, proxy: boolean | undefined): boolean {
-  if (proxy === true) {
-    const h = requestHeader(c, 'x-forwarded-proto') ?? '';
-    const i = h.indexOf(',');
-    if ((i !== -1 ? h.slice(0, i) : h).toLowerCase().trim() === 'https') return true;
-  }
+  if (proxy === true && forwardedHttps(requestHeader(c, 'x-forwarded-proto'))) return true;
   const incoming = incomingOf(c);
   return incoming ? incoming.socket?.encrypted === true : c.req.url.startsWith('https:');
 }

@@ -12,7 +12,7 @@
  * ```
  */
 import type { Context, Middleware, Next } from 'koa';
-import { ConfigError, engineFrom } from '@sess/core';
+import { ConfigError, engineFrom, forwardedHttps } from '@sess/core';
 import type { Session, SessionCarrier, SessionData, SessionEngine, SessionOptions } from '@sess/core';
 
 /** The middleware's options: `session()`'s, or `engine` to share another binding's. */
@@ -45,9 +45,7 @@ function isSecure(ctx: Context, proxy: boolean | undefined): boolean {
   if ((ctx.req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
   if (proxy === false) return false;
   if (proxy !== true) return ctx.secure;
-  const header = String(ctx.get('x-forwarded-proto'));
-  const i = header.indexOf(',');
-  return (i !== -1 ? header.slice(0, i) : header).toLowerCase().trim() === 'https';
+  return forwardedHttps(ctx.get('x-forwarded-proto'));
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { Request, Response } from 'express';
+import { forwardedHttps } from '../engine/secure.js';
 
 export type EndFn = (chunk?: unknown, encoding?: unknown, cb?: unknown) => unknown;
 
@@ -19,10 +20,7 @@ export function isSecure(req: Request, trustProxy: boolean | undefined): boolean
   if ((req.socket as TLSSocket | undefined)?.encrypted) return true;
   if (trustProxy === false) return false;
   if (trustProxy !== true) return req.secure === true;
-  const header = String(req.headers['x-forwarded-proto'] ?? '');
-  const i = header.indexOf(',');
-  const proto = (i !== -1 ? header.slice(0, i) : header).toLowerCase().trim();
-  return proto === 'https';
+  return forwardedHttps(req.headers['x-forwarded-proto']);
 }
 
 /**
