@@ -104,6 +104,12 @@ export class RedisStore implements SessionStore {
   private closes = 0;
   /** Set once this instance has written a user key: touches then keep the index's expiry in step. */
   private indexed = false;
+  /**
+   * Whether the last record read or written had a browser-session cookie (no expiry of its own): the next read
+   * then asks for the key's TTL with the value, in one round trip, since such a record needs it. An app's
+   * sessions are nearly all one kind, so this guesses right from the first write or read of a process on.
+   */
+  private browserSessions = false;
 
   constructor(options: RedisStoreOptions = {}) {
     refuseOptions('RedisStore', options, {
@@ -292,17 +298,19 @@ export class RedisStore implements SessionStore {
    * alive can hold a cookie that expired long ago: then the key's TTL decides, and the record reports it as
    * its cookie expiry (one PTTL, only for such records).
    */
-  private async live(key: string, record: SessionRecord): Promise<boolean> {
+  private async live(key: string, record: SessionRecord, sentPttl?: Promise<number>): Promise<boolean> {
     if (record.cookie.expires == null) {
       // A browser-session cookie: the key's TTL is the only expiry there is. Reported beside the record
       // (STORE_EXPIRES) so core can leave a recently touched session alone (touchAfter, the touch floor).
-      const pttl = await this.redis.pttl(key);
+      this.browserSessions = true;
+      const pttl = await (sentPttl ?? this.redis.pttl(key));
       if (pttl === -2) return false;
       if (pttl > 0) setStoreExpires(record, Date.now() + pttl);
       return true;
     }
+    this.browserSessions = false;
     if (!cookieExpired(record)) return true;
-    const pttl = await this.redis.pttl(key);
+    const pttl = await (sentPttl ?? this.redis.pttl(key));
     if (pttl <= 0) return false;
     withStoreExpiry(record, Date.now() + pttl);
     return !cookieExpired(record);
@@ -313,15 +321,21 @@ export class RedisStore implements SessionStore {
   get(sid: string, cb: Callback<SessionRecord | undefined>): void;
   async get(sid: string): Promise<SessionRecord | null> {
     const key = this.key(sid);
-    const value = await this.redis.get(key);
+    // After a browser-session record, GET and PTTL go out together: one round trip (the same connection answers
+    // in order; on a Cluster both name the same slot). A failed PTTL surfaces only if its answer is used.
+    const read = this.redis.get(key);
+    const sentPttl = this.browserSessions ? this.redis.pttl(key) : undefined;
+    sentPttl?.catch(() => undefined);
+    const value = await read;
     if (value === null) return null;
     const { record } = this.parse(value);
-    return (await this.live(key, record)) ? record : null;
+    return (await this.live(key, record, sentPttl)) ? record : null;
   }
 
   async set(sid: string, record: SessionRecord, ctx: WriteContext): Promise<void> {
     const since = this.closes;
     const key = this.key(sid);
+    this.browserSessions = record.cookie?.expires == null;
     const ttl = this.ttlSeconds(ctx);
     if (ctx.userKey === undefined) {
       const value = recordJson(record, ctx.json); // throws (BigInt, cycles) before any write

@@ -166,6 +166,63 @@ if (!svc.available) {
       }
     });
 
+    test('a read is one round trip: the GET and the PTTL are both sent before either answers', async () => {
+      const prefix = `sesstouchr_${process.pid}_${realNow()}:`;
+      const events: string[] = [];
+      // The store's own client, its two read commands logged as they are sent and as they are answered.
+      const client = new Redis(urls.redis);
+      for (const name of ['get', 'pttl'] as const) {
+        const original = client[name].bind(client) as (key: string) => Promise<unknown>;
+        (client as unknown as Record<string, unknown>)[name] = (key: string) => {
+          if (!key.startsWith(prefix)) return original(key);
+          events.push('send ' + name);
+          return original(key).then((v) => {
+            events.push('answer ' + name);
+            return v;
+          });
+        };
+      }
+      const store = new RedisStore({ client, prefix });
+      const a = express();
+      a.use(session({ secret: 's', resave: false, saveUninitialized: false, store, touchAfter: 60_000 }));
+      a.get('/login', (req, res) => {
+        (req.session as unknown as Record<string, string>).user = 'ann';
+        res.send('in');
+      });
+      a.get('/peek', (req, res) => res.send(String((req.session as unknown as Record<string, string>).user)));
+      const srv = await serve(a);
+      try {
+        const cookie = (await fetch(srv.url + '/login')).headers.getSetCookie()[0]!.split(';')[0]!;
+        for (let i = 0; i < 3; i++) {
+          events.length = 0;
+          expect(await (await fetch(srv.url + '/peek', { headers: { cookie } })).text()).toBe('ann');
+          expect(events.slice(0, 2).sort()).toEqual(['send get', 'send pttl']);
+          expect(events.slice(2).sort()).toEqual(['answer get', 'answer pttl']);
+        }
+        // A process whose first read is of a browser-session record learns it then: that read takes two trips, the next one.
+        const fresh = new RedisStore({ client, prefix });
+        const b = express();
+        b.use(session({ secret: 's', resave: false, saveUninitialized: false, store: fresh, touchAfter: 60_000 }));
+        b.get('/peek', (req, res) => res.send(String((req.session as unknown as Record<string, string>).user)));
+        const srv2 = await serve(b);
+        try {
+          events.length = 0;
+          expect(await (await fetch(srv2.url + '/peek', { headers: { cookie } })).text()).toBe('ann');
+          expect(events).toEqual(['send get', 'answer get', 'send pttl', 'answer pttl']);
+          events.length = 0;
+          expect(await (await fetch(srv2.url + '/peek', { headers: { cookie } })).text()).toBe('ann');
+          expect(events.slice(0, 2).sort()).toEqual(['send get', 'send pttl']);
+        } finally {
+          await srv2.close();
+        }
+      } finally {
+        await srv.close();
+        const keys = await ioredis.keys(prefix + '*');
+        if (keys.length) await ioredis.del(...keys);
+        await client.quit();
+      }
+    });
+
     test('the touch floor holds without touchAfter: no touch within a second, one after', async () => {
       const prefix = `sesstouchf_${process.pid}_${realNow()}:`;
       const { store, srv, peek } = await app(prefix);
