@@ -2,11 +2,13 @@
 // own child process (see server.mjs) so the two implementations never share a heap or an event loop.
 import express from 'express';
 
-/** Build the app for `impl` ('express-session' | 'sess') on `store` ('memory' or a store spec). */
+/** Build the app for `impl` ('express-session' | 'sess' | 'bare': no session layer) on `store` ('memory' or a store spec). */
 export async function buildApp(impl, variant = {}) {
   const common = { secret: 'bench secret', resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: 3_600_000 } };
   let mw;
-  if (impl === 'express-session' && variant.baseline === 'sess') {
+  if (impl === 'bare') {
+    mw = undefined;
+  } else if (impl === 'express-session' && variant.baseline === 'sess') {
     // A variant measuring a sess feature against sess without it (the "es" column is then plain sess), or
     // today's core against an earlier build of it (baselineCore: the path of that build's entry).
     const core = variant.baselineCore ? (await import('node:module')).createRequire(import.meta.url)(variant.baselineCore()) : await import('@sess/core');
@@ -28,18 +30,19 @@ export async function buildApp(impl, variant = {}) {
   const app = express();
   app.set('etag', false);
   app.disable('x-powered-by');
-  app.use(mw);
+  if (mw) app.use(mw);
   // create: a new session per request
   app.get('/create', (req, res) => {
-    req.session.user = { id: 42, role: 'user' };
+    if (req.session) req.session.user = { id: 42, role: 'user' };
     res.send('created');
   });
   // read: an existing session, read but not changed
   app.get('/read', (req, res) => {
-    res.send(req.session.user ? 'hello ' + req.session.user.id : 'anon');
+    res.send(req.session?.user ? 'hello ' + req.session.user.id : 'anon');
   });
   // write: one key changed per request
   app.get('/write', (req, res) => {
+    if (!req.session) return res.send('n=1');
     req.session.count = (req.session.count || 0) + 1;
     res.send('n=' + req.session.count);
   });

@@ -107,8 +107,22 @@ async function honoApp(impl, store) {
   });
 }
 
-/** Start the app of `framework` ('fastify' | 'koa' | 'hono') for `impl` ('bare' | 'incumbent' | 'sess') on `store`. */
+/**
+ * Express: apps.mjs's app, bare, on express-session with the store's incumbent, or on sess with its recommended
+ * options (the `<store>-recommended` variant of run.mjs).
+ */
+async function expressApp(impl, store) {
+  const { buildApp } = await import('./apps.mjs');
+  const { variants } = await import('./variants.mjs');
+  const app = await buildApp(impl === 'incumbent' ? 'express-session' : impl, variants[`${store}-recommended`]);
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Start the app of `framework` ('express' | 'fastify' | 'koa' | 'hono') for `impl` ('bare' | 'incumbent' | 'sess') on `store`. */
 export async function startFrameworkApp(framework, impl, store) {
+  if (framework === 'express') return expressApp(impl, store);
   if (framework === 'fastify') return fastifyApp(impl, store);
   if (framework === 'koa') return koaApp(impl, store);
   if (framework === 'hono') return honoApp(impl, store);

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Each sess binding against its framework's incumbent session library and against the bare framework (no
-// session layer), on the same store: Fastify (@fastify/session; memory, and Redis through connect-redis), Koa
+// session layer), on the same store: Express (express-session with each store's incumbent, sess with its
+// recommended options; memory, Redis, PostgreSQL, MySQL, files), Fastify (@fastify/session; memory, and Redis through connect-redis), Koa
 // (koa-session with koa-redis), Hono (hono-sessions' memory store). Scenarios read / write / create, the three
 // implementations interleaved in a rotating order each round; medians of req/s, p99, the app's CPU per request,
 // and the store server's CPU per request (Redis INFO).
+// The default setups are the frameworks'; `--only express` (or `--only all`) takes Express on every store.
 //   node src/frameworks.mjs [--only fastify-memory,koa-redis] [--duration 3] [--rounds 3] [--connections 50] [--json] [--out file.json]
 import autocannon from 'autocannon';
 import { fork, spawnSync } from 'node:child_process';
@@ -21,8 +23,12 @@ const connections = Number(opt('connections', 50));
 const scenarios = (opt('scenarios', 'read,write,create')).split(',');
 const outFile = opt('out', undefined);
 const asJson = args.includes('--json');
-const SETUPS = ['fastify-memory', 'fastify-redis', 'koa-redis', 'hono-memory'];
-const only = opt('only', SETUPS.join(',')).split(',');
+const EXPRESS = ['express-memory', 'express-redis', 'express-pg', 'express-mysql', 'express-file'];
+const FRAMEWORKS = ['fastify-memory', 'fastify-redis', 'koa-redis', 'hono-memory'];
+const SETUPS = [...EXPRESS, ...FRAMEWORKS];
+const only = opt('only', FRAMEWORKS.join(','))
+  .split(',')
+  .flatMap((s) => (s === 'express' ? EXPRESS : s === 'all' ? SETUPS : [s]));
 const IMPLS = ['bare', 'incumbent', 'sess'];
 const serverPath = fileURLToPath(new URL('./framework-server.mjs', import.meta.url));
 
@@ -82,7 +88,7 @@ const results = [];
 for (const setup of only) {
   if (!SETUPS.includes(setup)) throw new Error(`unknown setup ${setup}; known: ${SETUPS.join(', ')}`);
   const [framework, store] = setup.split('-');
-  const meter = await storeCpuMeter(store === 'redis' ? 'redis' : undefined);
+  const meter = await storeCpuMeter(store === 'memory' || store === 'file' ? undefined : store);
   const samples = Object.fromEntries(scenarios.map((s) => [s, Object.fromEntries(IMPLS.map((i) => [i, []]))]));
   for (let round = 0; round < rounds; round++) {
     for (const scenario of scenarios) {
@@ -119,11 +125,11 @@ if (outFile) {
 if (asJson) console.log(JSON.stringify(report, null, 2));
 else {
   console.log(`node ${process.version}, ${connections} connections, ${rounds} interleaved rounds of ${duration}s per scenario and implementation (medians)`);
-  console.log('setup           scenario |  bare req/s | incumbent req/s | sess req/s | sess÷incumbent (rounds) | sess÷bare | app cpu µs/req bare/inc/sess | store cpu µs/req inc → sess');
+  console.log('setup           scenario |  bare req/s | incumbent req/s | sess req/s | sess÷incumbent (rounds) | sess÷bare | app cpu µs/req bare/inc/sess (sess above bare) | store cpu µs/req inc → sess');
   for (const r of results) {
     const store = r.incumbentStoreCpuUs === null ? '-' : `${r.incumbentStoreCpuUs} → ${r.sessStoreCpuUs}`;
     console.log(
-      `${r.setup.padEnd(15)} ${r.scenario.padEnd(8)} | ${String(r.bareRps).padStart(11)} | ${String(r.incumbentRps).padStart(15)} | ${String(r.sessRps).padStart(10)} | ${(r.vsIncumbent.toFixed(2) + 'x').padStart(6)} (${r.roundVsIncumbent.join(', ')}) | ${(r.vsBare.toFixed(2) + 'x').padStart(9)} | ${r.bareCpuUs}/${r.incumbentCpuUs}/${r.sessCpuUs} | ${store}`,
+      `${r.setup.padEnd(15)} ${r.scenario.padEnd(8)} | ${String(r.bareRps).padStart(11)} | ${String(r.incumbentRps).padStart(15)} | ${String(r.sessRps).padStart(10)} | ${(r.vsIncumbent.toFixed(2) + 'x').padStart(6)} (${r.roundVsIncumbent.join(', ')}) | ${(r.vsBare.toFixed(2) + 'x').padStart(9)} | ${r.bareCpuUs}/${r.incumbentCpuUs}/${r.sessCpuUs} (+${r.cpuAboveBareUs}) | ${store}`,
     );
   }
 }

@@ -96,16 +96,18 @@ test('the charts are drawn from the bench JSON as SVG', () => {
   }
 }, 180_000);
 
-test('the framework bench runs: bare, incumbent and sess on Fastify, Koa and Hono, a row per setup and scenario', () => {
+test('the framework bench runs: bare, incumbent and sess on Express, Fastify, Koa and Hono, a row per setup and scenario', () => {
   const r = spawnSync(
     process.execPath,
-    [path.join(__dirname, '..', 'src', 'frameworks.mjs'), '--only', 'fastify-memory,koa-redis,hono-memory', '--scenarios', 'read,write', '--duration', '1', '--rounds', '1', '--connections', '2', '--json'],
+    [path.join(__dirname, '..', 'src', 'frameworks.mjs'), '--only', 'express-pg,fastify-memory,koa-redis,hono-memory', '--scenarios', 'read,write', '--duration', '1', '--rounds', '1', '--connections', '2', '--json'],
     { encoding: 'utf8', timeout: 170_000, env: { ...process.env, SESS_BENCH_PINNED: '1' } },
   );
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const out = JSON.parse(r.stdout);
   expect(out.results.map((x: { setup: string; scenario: string }) => `${x.setup}/${x.scenario}`)).toEqual([
+    'express-pg/read',
+    'express-pg/write',
     'fastify-memory/read',
     'fastify-memory/write',
     'koa-redis/read',
@@ -119,4 +121,21 @@ test('the framework bench runs: bare, incumbent and sess on Fastify, Koa and Hon
   }
   // koa-redis's server CPU is read from Redis; the in-process stores have none.
   expect(out.results.find((x: { setup: string }) => x.setup === 'koa-redis').sessStoreCpuUs).not.toBeNull();
+  expect(out.results.find((x: { setup: string }) => x.setup === 'express-pg').sessStoreCpuUs).not.toBeNull();
+  for (const row of out.results) expect(row.cpuAboveBareUs).toBe(row.sessCpuUs - row.bareCpuUs);
 }, 180_000);
+
+test('the micro-benchmark runs the session layer without sockets: every implementation, every scenario, above the bare harness', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'src', 'micro.mjs'), '--ops', '300', '--rounds', '1', '--json'], { encoding: 'utf8', timeout: 120_000 });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const rows = JSON.parse(r.stdout) as Array<{ scenario: string; impl: string; nsPerRequest: number; aboveBareNs: number }>;
+  expect(rows.map((x) => `${x.scenario}/${x.impl}`)).toEqual(
+    ['read', 'write', 'create'].flatMap((s) => ['bare', 'express-session', 'sess', 'engine'].map((i) => `${s}/${i}`)),
+  );
+  for (const row of rows) {
+    expect(row.nsPerRequest).toBeGreaterThan(0);
+    // Every session layer does work the bare harness does not (a cookie to verify or sign, a store call).
+    if (row.impl !== 'bare') expect(row.aboveBareNs).toBeGreaterThan(0);
+  }
+}, 150_000);
