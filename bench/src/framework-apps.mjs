@@ -2,6 +2,7 @@
 // session library, and sess's binding, serving the same /create, /read and /write as apps.mjs. Each runs in its
 // own child process (framework-server.mjs). Returns a listening node:http server.
 import http from 'node:http';
+import { RECOMMENDED } from './variants.mjs';
 
 const SECRET = 'bench secret of thirty-two characters or more';
 const MAX_AGE = 3_600_000;
@@ -14,7 +15,8 @@ async function sessStore(store) {
   return new RedisStore({ url: redisUrl(), prefix: `benchsess:${process.pid}:` });
 }
 
-const sessOptions = async (store) => ({ secret: SECRET, resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: MAX_AGE }, store: await sessStore(store) });
+/** sess's options: the bench's (as the incumbents'), plus sess's recommended ones (`touchAfter`), as run.mjs's `-recommended` variants. */
+const sessOptions = async (store) => ({ secret: SECRET, resave: false, saveUninitialized: false, name: 'sid', cookie: { maxAge: MAX_AGE }, ...RECOMMENDED, store: await sessStore(store) });
 
 /** The three routes, given how to read and write one session value (null: the bare framework). */
 function routes(get, set) {

@@ -9,7 +9,7 @@ import { runExpressRequest } from './express/binding.js';
 import type { SessEvent, SessEventName } from './gateway.js';
 import { log } from './log.js';
 import type { SessionOptions } from './options.js';
-import { Session, kController } from './session.js';
+import { Session, sessionController } from './session.js';
 import { Store } from './store.js';
 
 export type { UserSession };
@@ -54,7 +54,8 @@ export function session(options: SessionOptions): SessionMiddleware {
   // Compat: express-session assigns store.generate; stores and apps call store.regenerate(req, cb).
   if (rawStore instanceof Store) {
     rawStore.generate = (req: Request) => {
-      const lc = (req as Request & { [kController]?: SessionController & { generate?(asOriginal: boolean): void } })[kController];
+      const current = (req as { session?: unknown }).session;
+      const lc = (current instanceof Session ? sessionController(current) : undefined) as (SessionController & { generate?(asOriginal: boolean): void }) | undefined;
       if (lc?.generate) lc.generate(false);
     };
   }

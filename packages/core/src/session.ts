@@ -36,8 +36,32 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
 
 type AnyRequest = Omit<Request, 'session' | 'sessionID' | 'sessionStore'> & { [kController]?: SessionController; sessionID?: string; session?: unknown; sessionStore?: unknown };
 
+/**
+ * The controller of a session's request: the one the engine gave the session, else (a Session built by other
+ * code for the same request: a store's `createSession`, `new Session(req)`) the one of the request's session.
+ */
 function controllerOf(sess: Session): SessionController | undefined {
-  return (sess.req as AnyRequest)[kController];
+  const own = ownController(sess);
+  if (own) return own;
+  const req = sess.req as AnyRequest;
+  const current = req.session;
+  return (current instanceof Session && current !== sess ? ownController(current) : undefined) ?? req[kController];
+}
+
+let ownController: (sess: Session) => SessionController | undefined;
+let setController: (sess: Session, controller: SessionController | undefined) => void;
+
+/**
+ * @internal Give a session its request's controller (kept on the session, not on the request: a property added
+ * to an Express request costs a new hidden class per request, since Express gives each request its own).
+ */
+export function bindController(sess: Session, controller: SessionController | undefined): void {
+  setController(sess, controller);
+}
+
+/** @internal The controller a session was given (or the one of its request's session). */
+export function sessionController(sess: Session): SessionController | undefined {
+  return controllerOf(sess);
 }
 
 /** Legacy path for a Session built outside the middleware (by a store's `createSession`). */
@@ -58,8 +82,16 @@ export class Session {
   // Private fields: not enumerable, not in JSON, and cheaper per request than defineProperty.
   readonly #req: Request;
   readonly #id: string;
+  #controller: SessionController | undefined = undefined;
   /** The session cookie. */
   declare cookie: Cookie;
+
+  static {
+    ownController = (sess) => (#controller in sess ? sess.#controller : undefined);
+    setController = (sess, controller) => {
+      if (#controller in sess) sess.#controller = controller;
+    };
+  }
 
   constructor(req: Request, data?: Record<string, unknown> | null) {
     this.#req = req;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Request } from 'express';
 import { Cookie } from './cookie.js';
-import { Session } from './session.js';
+import { Session, bindController, sessionController } from './session.js';
 import type { SessionRecord, SessionStore, StoreCapabilities, WriteContext } from './contract.js';
 import { NO_CAPABILITIES, isSessionStore, recordExpiry } from './contract.js';
 import { UnsupportedError } from './errors.js';
@@ -52,8 +52,12 @@ class StoreClass extends EventEmitter {
   /** Build `req.session` from a stored record. */
   createSession(req: CompatRequest, sess: SessionRecord): Session {
     const record = { ...sess, cookie: Cookie.fromData(sess.cookie as unknown as Record<string, unknown>) };
-    req.session = new Session(req, record);
-    return req.session;
+    const previous = req.session;
+    const created = new Session(req, record);
+    // The request's session methods keep going through the middleware (save, regenerate ...).
+    if (previous instanceof Session) bindController(created, sessionController(previous));
+    req.session = created;
+    return created;
   }
 }
 

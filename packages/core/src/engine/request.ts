@@ -10,7 +10,7 @@ import { ErrorCodes, SessError } from '../errors.js';
 import { idTag } from '../ids.js';
 import { log } from '../log.js';
 import type { Session, SessionController } from '../session.js';
-import { Session as SessionClass, kController, sessionData } from '../session.js';
+import { Session as SessionClass, bindController, sessionData } from '../session.js';
 import type { VerifiedCookie } from '../signature.js';
 import { cookieChanged, expiresOf, fingerprint, newSessionId, snapshot } from './record.js';
 import { RequestState } from './state.js';
@@ -41,7 +41,6 @@ export class SessionRequest extends RequestState implements SessionController {
       verified = undefined;
     }
     this.useCookie(verified);
-    this.host.carrier[kController] = this;
     if (this.cookieId === undefined) {
       log('no session cookie: new session');
       try {
@@ -98,7 +97,7 @@ export class SessionRequest extends RequestState implements SessionController {
     }
     if (live && record) {
       this.gw.emit('load', sid);
-      this.inflate(record, now, expires);
+      this.inflate(record, sid, now, expires);
       return true;
     }
     if (record) {
@@ -130,12 +129,14 @@ export class SessionRequest extends RequestState implements SessionController {
    */
   commit(done: Done): boolean {
     if (this.disabled) return false;
+    // The app's request object is read once per property (see setCookie).
     const carrier = this.host.carrier;
-    const sess = carrier.session;
+    const sess = carrier.session ?? undefined;
+    const sid = carrier.sessionID;
     if (!sess) {
-      if (this.o.unsetDestroy && carrier.sessionID) {
+      if (this.o.unsetDestroy && sid) {
         log('session unset with unset: destroy: destroying');
-        this.gw.destroyThen(carrier.sessionID, (err) => {
+        this.gw.destroyThen(sid, (err) => {
           if (err === undefined) this.trace?.noteWrite(undefined, 'destroyed');
           done(err);
         });
@@ -144,13 +145,14 @@ export class SessionRequest extends RequestState implements SessionController {
       return false;
     }
     this.endFp = fingerprint(sess);
+    this.endSess = sess;
     this.touchCookie(sess);
-    if (this.rotateDue && this.originalId === sess.id && typeof carrier.sessionID === 'string') {
+    if (this.rotateDue && this.originalId === sess.id && typeof sid === 'string') {
       this.rotateDue = false;
       this.rotateNow(sess).then(() => done(), done);
       return true;
     }
-    const st = this.state();
+    const st = this.state(sess, sid);
     if (shouldSave(st)) {
       this.saveThen(sess, done);
       return true;
@@ -224,7 +226,7 @@ export class SessionRequest extends RequestState implements SessionController {
     let after: Map<string, string> | undefined;
     try {
       if (log.enabled) log('saving %s', idTag(sess.id));
-      const fp = this.endFp !== undefined && this.host.carrier.session === sess ? this.endFp : fingerprint(sess);
+      const fp = this.endFp !== undefined && this.endSess === sess ? this.endFp : fingerprint(sess);
       this.savedId = sess.id;
       this.savedFp = fp;
       rec = this.record(sess);
@@ -368,6 +370,7 @@ export class SessionRequest extends RequestState implements SessionController {
     Object.assign(data, sessionData(sess));
     carrier.sessionID = newId;
     const next = new (this.host.sessionClass ?? SessionClass)(carrier as never, data);
+    bindController(next, this);
     carrier.session = next;
     this.meta = { ...(this.meta ?? { createdAt: Date.now() }), rotatedAt: Date.now() };
     this.metaDirty = true;

@@ -12,7 +12,7 @@ import { SessionTooLargeError } from '../errors.js';
 import type { StoreGateway } from '../gateway.js';
 import { log } from '../log.js';
 import type { ResolvedOptions } from '../options.js';
-import { Session, kController, sessionData } from '../session.js';
+import { Session, bindController, kController, sessionData } from '../session.js';
 import type { SessionController } from '../session.js';
 import { signId } from '../signature.js';
 import type { VerifiedCookie } from '../signature.js';
@@ -55,6 +55,8 @@ export class RequestState {
   protected savedId: string | undefined;
   protected savedFp: string | undefined;
   protected endFp: string | undefined;
+  /** The session `endFp` was taken of. */
+  protected endSess: Session | undefined;
   protected touched = false;
   protected disabled = false;
   protected meta: SessMeta | undefined;
@@ -114,6 +116,7 @@ export class RequestState {
     const id = newSessionId(host.request, o);
     carrier.sessionID = id;
     const sess = new (this.host.sessionClass ?? Session)(carrier as never);
+    bindController(sess, this as unknown as SessionController);
     sess.cookie = new Cookie(this.cookieOptions);
     if (this.cookieOptions.secure === 'auto' || this.cookieOptions.sameSite === 'auto') {
       const secure = host.secure();
@@ -144,13 +147,13 @@ export class RequestState {
     const carrier = this.host.carrier;
     carrier.sessionID = sid;
     const sess = new (this.host.sessionClass ?? Session)(carrier as never, record);
+    bindController(sess, this as unknown as SessionController);
     sess.cookie = Cookie.fromData(record.cookie as unknown as Record<string, unknown>);
     carrier.session = sess;
     return sess;
   }
 
-  protected inflate(record: SessionRecord, now: number, expires: number | undefined): void {
-    const sid = this.host.carrier.sessionID as string;
+  protected inflate(record: SessionRecord, sid: string, now: number, expires: number | undefined): void {
     const sess = this.install(record, sid);
     const meta = record.__sess as SessMeta | undefined;
     if (meta && typeof meta.createdAt === 'number') {
@@ -174,13 +177,12 @@ export class RequestState {
 
   // ---- decisions ---------------------------------------------------------------------------
 
-  protected state(): DecisionState {
-    const carrier = this.host.carrier;
-    const sess = carrier.session ?? undefined;
+  /** The decision table's inputs, for the carrier's session and id as read once by the caller. */
+  protected state(sess: Session | undefined, sessionID: string | undefined): DecisionState {
     const fp = sess ? (this.endFp ?? fingerprint(sess)) : undefined;
     return {
       cookieId: this.cookieId,
-      sessionID: carrier.sessionID,
+      sessionID,
       hasSession: sess != null,
       saveUninitialized: this.o.saveUninitialized,
       rolling: this.o.rolling,
@@ -200,11 +202,16 @@ export class RequestState {
    * are about to go out. Resets the cookie's expiry first (as express-session does on every request).
    */
   setCookie(): string | undefined {
-    const sess = this.session;
-    if (this.disabled || !sess) return undefined;
+    if (this.disabled) return undefined;
+    // The app's request object is read once per property here: an Express request has a hidden class of its own,
+    // so each read of it is a slow lookup.
+    const carrier = this.host.carrier;
+    const sess = carrier.session ?? undefined;
+    if (!sess) return undefined;
+    const sid = carrier.sessionID;
     let set: boolean;
     try {
-      set = shouldSetCookie(this.state());
+      set = shouldSetCookie(this.state(sess, sid));
     } catch {
       return undefined; // reported by the end-of-response operation
     }
@@ -214,8 +221,7 @@ export class RequestState {
       return undefined;
     }
     this.touchCookie(sess);
-    const sid = this.host.carrier.sessionID as string;
-    const signed = sid === this.cookieId && !this.resign && this.cookieValue !== undefined ? this.cookieValue : signId(sid, this.o.secrets[0]!, this.o.cookiePrefix);
+    const signed = sid === this.cookieId && !this.resign && this.cookieValue !== undefined ? this.cookieValue : signId(sid as string, this.o.secrets[0]!, this.o.cookiePrefix);
     return serializeCookie(this.o.name, signed, sess.cookie);
   }
 

@@ -9,7 +9,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { CookieOptions } from '../cookie.js';
 import type { SessionEngine } from '../engine/engine.js';
 import type { Done, SessionRequest } from '../engine/request.js';
-import type { SessionCarrier } from '../engine/state.js';
+import type { SessionCarrier, SessionHost } from '../engine/state.js';
 import { BadDataError, SessError } from '../errors.js';
 import { cookieParserValue } from '../signature.js';
 import { appendSetCookie, beforeHeaders, endWith, isSecure, smallBody } from './response.js';
@@ -23,30 +23,32 @@ export function runExpressRequest(engine: SessionEngine, req: Request, res: Resp
   new ExpressRequest(engine, req, res, next, cookieOptions).start();
 }
 
-class ExpressRequest {
+/** One Express request's session work; it is its own {@link SessionHost} (no per-request closures for it). */
+class ExpressRequest implements SessionHost {
   private readonly sr: SessionRequest;
   private next: NextFunction;
   /** The response's own `end`, put back when an error must reach the app's error handler. */
   private originalEnd: EndFn | undefined;
+  readonly carrier: SessionCarrier;
 
   constructor(
     private readonly engine: SessionEngine,
-    private readonly req: Request,
+    readonly request: Request,
     private readonly res: Response,
     next: NextFunction,
     cookieOptions: CookieOptions,
   ) {
-    const proxy = engine.options.proxy;
-    this.sr = engine.open(
-      {
-        carrier: req as unknown as SessionCarrier,
-        request: req,
-        secure: () => isSecure(req, proxy),
-        onClose: (fn) => res.once('close', fn),
-      },
-      cookieOptions,
-    );
+    this.carrier = request as unknown as SessionCarrier;
     this.next = next;
+    this.sr = engine.open(this, cookieOptions);
+  }
+
+  secure(): boolean {
+    return isSecure(this.request, this.engine.options.proxy);
+  }
+
+  onClose(fn: () => void): void {
+    this.res.once('close', fn);
   }
 
   start(): void {
@@ -54,7 +56,7 @@ class ExpressRequest {
   }
 
   private begin(): void {
-    const { req, res, sr } = this;
+    const { request: req, res, sr } = this;
     const trace = sr.trace;
     if (trace) {
       // The app's handlers go on in the request's own context, not in the trace's.
