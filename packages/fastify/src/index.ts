@@ -15,7 +15,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ConfigError, Session, engineFrom, forwardedHttps } from '@sess/core';
-import type { SessionCarrier, SessionData, SessionEngine, SessionOptions, SessionRequest } from '@sess/core';
+import type { SessionCarrier, SessionData, SessionEngine, SessionHost, SessionOptions, SessionRequest } from '@sess/core';
 
 /** `request.session`: sess's session with `@fastify/session`'s accessors. */
 export class FastifySession extends Session {
@@ -115,6 +115,28 @@ function inside(url: string, cookiePath: string): boolean {
   return (q === -1 ? url : url.slice(0, q)).startsWith(cookiePath);
 }
 
+/** What the engine needs of one Fastify request (a class: no per-request closures). */
+class FastifyHost implements SessionHost {
+  readonly sessionClass = FastifySession;
+  constructor(
+    readonly carrier: Carried,
+    private readonly reply: FastifyReply,
+    private readonly proxy: boolean | undefined,
+  ) {}
+
+  get request(): FastifyRequest {
+    return this.carrier;
+  }
+
+  secure(): boolean {
+    return isSecure(this.carrier, this.proxy);
+  }
+
+  onClose(fn: () => void): void {
+    this.reply.raw.once('close', fn);
+  }
+}
+
 async function plugin(app: FastifyInstance, options: SessFastifyOptions): Promise<void> {
   const engine = engineFor(options);
   const proxy = engine.options.proxy;
@@ -128,16 +150,7 @@ async function plugin(app: FastifyInstance, options: SessFastifyOptions): Promis
     const cookieOptions = engine.cookieOptions(request);
     if (!inside(request.url, cookieOptions.path || '/')) return;
     const carried = request as Carried;
-    const sr = engine.open(
-      {
-        carrier: carried,
-        request,
-        secure: () => isSecure(request, proxy),
-        onClose: (fn) => reply.raw.once('close', fn),
-        sessionClass: FastifySession,
-      },
-      cookieOptions,
-    );
+    const sr = engine.open(new FastifyHost(carried, reply, proxy), cookieOptions);
     carried[kRequest] = sr;
     const loading = sr.begin(engine.readCookie(request.headers.cookie));
     const trace = sr.trace;
