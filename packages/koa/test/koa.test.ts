@@ -10,7 +10,7 @@ import Koa3 from 'koa';
 import Koa2 from 'koa2';
 import { sign } from 'cookie-signature';
 import session, { MemoryStore } from '@sess/core';
-import koaSession, { session as named, type SessKoaOptions } from '@sess/koa';
+import koaSession, { session as named, session as session2, type SessKoaOptions } from '@sess/koa';
 
 declare module '@sess/core' {
   interface SessionData {
@@ -96,6 +96,40 @@ describe('@sess/koa', () => {
     expect(r.status).toBe(503);
     expect(r.setCookie).toBeUndefined();
     expect(app.errors[0]).toMatchObject({ name: 'StoreError', code: 'SESS_STORE' });
+  });
+
+  test('ctx.session outside the cookie path is a plain property; a prototype that refuses the accessors gets them per context', async () => {
+    const store = new MemoryStore();
+    const app = new Koa3();
+    app.use(session2({ secret: 's', resave: false, saveUninitialized: true, store, cookie: { path: '/app' } }));
+    app.use(async (ctx) => {
+      if (ctx.path === '/outside') {
+        const before = ctx.session;
+        ctx.session = { mine: true } as never;
+        ctx.body = { before: before ?? null, after: ctx.session, id: ctx.sessionID ?? null };
+      } else ctx.body = { user: ctx.session!.user ?? null, id: typeof ctx.sessionID };
+    });
+    const server = http.createServer(app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect(await (await fetch(url + '/app/x')).json()).toEqual({ user: null, id: 'string' });
+    expect(await (await fetch(url + '/outside')).json()).toEqual({ before: null, after: { mine: true }, id: null });
+
+    // Another library already holds a non-configurable `session` on the app's context: sess defines its own per context.
+    const other = new Koa3();
+    Object.defineProperty(other.context, 'session', { value: 'theirs', writable: true, enumerable: true, configurable: false });
+    other.use(session2({ secret: 's', resave: false, saveUninitialized: false, store }));
+    other.use(async (ctx) => {
+      ctx.session!.user = 'cy';
+      ctx.body = { user: ctx.session!.user, proto: (other.context as unknown as { session: unknown }).session };
+    });
+    const srv2 = http.createServer(other.callback());
+    await new Promise<void>((r) => srv2.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => srv2.close(() => r())));
+    const res = await fetch(`http://127.0.0.1:${(srv2.address() as AddressInfo).port}/`);
+    expect(await res.json()).toEqual({ user: 'cy', proto: 'theirs' });
+    expect(res.headers.getSetCookie()).toHaveLength(1);
   });
 
   test("an Express middleware's engine shared with engine:", async () => {
