@@ -13,7 +13,7 @@
  */
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { engineFrom, forwardedHttps } from '@sess/core';
-import type { Session, SessionCarrier, SessionData, SessionEngine, SessionOptions } from '@sess/core';
+import type { Session, SessionCarrier, SessionData, SessionEngine, SessionHost, SessionOptions } from '@sess/core';
 
 /** The middleware's options: `session()`'s, or `engine` to share another binding's. */
 export interface SessHonoOptions extends Omit<SessionOptions, 'secret'> {
@@ -61,6 +61,52 @@ function isSecure(c: Context, proxy: boolean | undefined): boolean {
 }
 
 /**
+ * Where the engine keeps a Hono request's session: Hono's variables (`c.get('session')`, `c.get('sessionID')`),
+ * kept current as the engine replaces the session (regenerate, rotate). A class: no per-request accessors.
+ */
+class HonoCarrier implements SessionCarrier {
+  #session: Session | null | undefined = undefined;
+  #id: string | undefined = undefined;
+  constructor(private readonly c: Context) {}
+
+  get session(): Session | null | undefined {
+    return this.#session;
+  }
+
+  set session(value: Session | null | undefined) {
+    this.#session = value;
+    this.c.set('session', value as never);
+  }
+
+  get sessionID(): string | undefined {
+    return this.#id;
+  }
+
+  set sessionID(value: string | undefined) {
+    this.#id = value;
+    this.c.set('sessionID', value as never);
+  }
+}
+
+/** What the engine needs of one Hono request. */
+class HonoHost implements SessionHost {
+  readonly carrier: HonoCarrier;
+  constructor(
+    readonly request: Context,
+    private readonly proxy: boolean | undefined,
+  ) {
+    this.carrier = new HonoCarrier(request);
+  }
+
+  secure(): boolean {
+    return isSecure(this.request, this.proxy);
+  }
+
+  /** Hono hands a handler no "response is over" event: a lock is released by `end()`, before the response leaves. */
+  onClose(): void {}
+}
+
+/**
  * The middleware: `app.use(session(options))`. `c.get('session')` downstream (kept current through
  * `regenerate()` and `rotate()`), written after `await next()` before the response leaves; a failed write is
  * thrown (a typed `StoreError`, status 503) to Hono's error handler.
@@ -73,27 +119,8 @@ export function session(options: SessHonoOptions): SessHonoMiddleware {
     const cookieOptions = engine.cookieOptions(c);
     const cookiePath = cookieOptions.path || '/';
     if (cookiePath !== '/' && !c.req.path.startsWith(cookiePath)) return next();
-    // The carrier keeps Hono's variables current: the engine replaces the session on regenerate and rotate.
-    let current: Session | null | undefined;
-    let id: string | undefined;
-    const carrier: SessionCarrier = {
-      get session() {
-        return current;
-      },
-      set session(value) {
-        current = value;
-        c.set('session', value as never);
-      },
-      get sessionID() {
-        return id;
-      },
-      set sessionID(value) {
-        id = value;
-        c.set('sessionID', value as never);
-      },
-    };
     // Hono hands a handler no "response is over" event: a lock is released by end(), before the response leaves.
-    const sr = engine.open({ carrier, request: c, secure: () => isSecure(c, proxy), onClose: () => undefined }, cookieOptions);
+    const sr = engine.open(new HonoHost(c, proxy), cookieOptions);
     await sr.begin(engine.readCookie(requestHeader(c, 'cookie')));
     await next();
     const header = await sr.end();

@@ -115,7 +115,7 @@ export class SessionRequest extends RequestState implements SessionController {
     this.disabled = true;
     if (this.o.onStoreError === 'continue' && SessError.isInstance(err) && (err.code === ErrorCodes.STORE || err.code === ErrorCodes.STORE_TIMEOUT)) {
       log('store failed on load: continuing without a session (onStoreError: continue)');
-      delete this.host.carrier.session;
+      this.unsetSession();
       done();
       return;
     }
@@ -334,7 +334,7 @@ export class SessionRequest extends RequestState implements SessionController {
   }
 
   async destroy(sess: Session): Promise<void> {
-    delete this.host.carrier.session;
+    this.unsetSession();
     if (log.enabled) log('destroying %s', idTag(sess.id));
     try {
       await this.gw.destroy(sess.id);

@@ -90,6 +90,17 @@ export class RequestState {
     this.cookieValue = verified?.value;
   }
 
+  /**
+   * Take the session off the carrier (destroyed, or lost with the store): deleted, as express-session deletes
+   * `req.session`; a carrier whose `session` is an accessor of its class (a per-request object of a binding)
+   * is told `undefined`.
+   */
+  protected unsetSession(): void {
+    const carrier = this.host.carrier;
+    delete carrier.session;
+    if (carrier.session !== undefined) carrier.session = undefined;
+  }
+
   /** Stop: the request's session is neither written nor sent (a failure was reported). */
   disable(): void {
     this.disabled = true;
