@@ -19,6 +19,14 @@ export interface SessionRecord {
  */
 export const STORE_EXPIRES: unique symbol = Symbol.for('sess.storeExpires') as never;
 
+/**
+ * @internal Core's JSON of a write's `record.cookie`, beside `ctx.json` (which starts with it), under a symbol of
+ * the write context: an in-process store that keeps the cookie's place in the JSON (MemoryStore) reads it instead
+ * of serialising the cookie again, when `of` is the very cookie object it was handed.
+ */
+export const COOKIE_JSON: unique symbol = Symbol('sess.cookieJson') as never;
+export type WithCookieJson = WriteContext & { [COOKIE_JSON]?: { of: unknown; json: string } };
+
 /** The store's expiry of a browser-session record, when the store reported one (`STORE_EXPIRES`). */
 export function storeExpiresOf(record: SessionRecord): number | undefined {
   const v = (record as unknown as Record<symbol, unknown>)[STORE_EXPIRES];

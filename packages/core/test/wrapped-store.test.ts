@@ -133,3 +133,16 @@ describe('a store method wrapped or replaced', () => {
     expect(r.me).toBe('forged-by-test');
   });
 });
+
+test("a wrapper handing MemoryStore a record with another cookie object than core's: the store keeps the wrapper's cookie", async () => {
+  const store = new MemoryStore();
+  const own = store.set.bind(store) as (sid: string, rec: SessionRecord, ctx: WriteContext) => Promise<void>;
+  (store as unknown as { set: unknown }).set = (sid: string, rec: SessionRecord, ctx: WriteContext) =>
+    own(sid, { ...rec, cookie: { ...(rec.cookie as object), path: '/wrapped' } as never }, ctx);
+  const r = await loginThenRead(store);
+  expect(r.login).toBe('in');
+  const all = (await store.all()) as Record<string, SessionRecord>;
+  const [record] = Object.values(all);
+  expect((record!.cookie as { path?: string }).path).toBe('/wrapped');
+  expect(record).toMatchObject({ user: 'ann' });
+});

@@ -3,7 +3,9 @@
  * the data's fingerprint (change detection), whether the cookie's attributes changed, a new id, the stored
  * record and its JSON.
  */
-import type { SessionRecord } from '../contract.js';
+import type { SessionRecord, WriteContext } from '../contract.js';
+import { COOKIE_JSON } from '../contract.js';
+import type { WithCookieJson } from '../contract.js';
 import { storeExpiresOf } from '../contract.js';
 import { BadDataError, ErrorCodes } from '../errors.js';
 import { generateSessionId } from '../ids.js';
@@ -94,8 +96,10 @@ export function toRecord(sess: Session, meta: SessMeta | undefined): SessionReco
 }
 
 /** The record's JSON, built from the data fingerprint so the data is serialised once per write. */
-export function recordJsonFrom(rec: SessionRecord, fp: string): string {
-  let json = '{"cookie":' + JSON.stringify(rec.cookie) + (fp === '{}' ? '' : ',' + fp.slice(1, -1));
+export function recordJsonFrom(rec: SessionRecord, fp: string, ctx?: WriteContext): string {
+  const cookieJson = JSON.stringify(rec.cookie);
+  if (ctx) (ctx as WithCookieJson)[COOKIE_JSON] = { of: rec.cookie, json: cookieJson };
+  let json = '{"cookie":' + cookieJson + (fp === '{}' ? '' : ',' + fp.slice(1, -1));
   if (rec.__sess !== undefined) json += ',"__sess":' + JSON.stringify(rec.__sess);
   return json + '}';
 }

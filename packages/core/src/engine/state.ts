@@ -262,7 +262,7 @@ export class RequestState {
   protected context(sess: Session, rec: SessionRecord, fp?: string, expires = this.expiry(sess)): WriteContext {
     const ctx: WriteContext = { expires };
     if (fp !== undefined) {
-      const json = recordJsonFrom(rec, fp);
+      const json = recordJsonFrom(rec, fp, ctx);
       if (this.o.maxSize > 0) {
         const size = Buffer.byteLength(json);
         if (size > this.o.maxSize) throw new SessionTooLargeError(size, this.o.maxSize);
