@@ -1,8 +1,37 @@
-import { timingSafeEqual } from 'node:crypto';
-import { sign } from 'cookie-signature';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { sign as cookieSignatureSign } from 'cookie-signature';
 
 /** A secret as the `secret` option takes it. */
 export type Secret = string | Buffer;
+
+/** Each secret's HMAC key, imported once (a string or Buffer secret is imported again on every createHmac). */
+const keys = new Map<Secret, KeyObject | null>();
+
+function keyOf(secret: Secret): KeyObject | null {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    try {
+      key = createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret));
+    } catch {
+      key = null; // a key Node will not import (empty): cookie-signature's own call decides
+    }
+    if (keys.size >= 64) keys.clear(); // secrets come from options: a handful; never an unbounded map
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * `cookie-signature`'s `sign(value, secret)`, byte for byte (`value.` + base64 HMAC-SHA256 without padding),
+ * with the secret's key imported once. test/ids.test.ts compares the two for many ids and secrets.
+ */
+export function sign(value: string, secret: Secret): string {
+  const key = keyOf(secret);
+  if (key === null) return cookieSignatureSign(value, secret as string);
+  // A SHA-256 digest in base64 is 43 characters and one '=' of padding.
+  return value + '.' + createHmac('sha256', key).update(value).digest('base64').slice(0, 43);
+}
 
 /**
  * The cookie value express-session writes for `sid`: `s:` + sid + `.` + HMAC-SHA256 (before URL-encoding);

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { generateSessionId } from '@sess/core';
+import { generateSessionId, readSessionCookie, signId } from '@sess/core';
 
 test('ids are 32 base64url characters, none repeated across many draws', () => {
   const seen = new Set<string>();
@@ -88,4 +88,18 @@ test('an id kept alone holds no more memory than its own characters (not the dra
   const perId = (process.memoryUsage().heapUsed - before) / kept.size;
   // A 32-character string is about 56 bytes, plus the Map's entry; a slice of the 2,048-character draw kept ~2,100.
   expect(perId).toBeLessThan(500);
+});
+
+test("a signed id is cookie-signature's, byte for byte, for string and Buffer secrets, and verifies back", () => {
+  const cookieSignature = require('cookie-signature') as { sign(v: string, s: string | Buffer): string; unsign(v: string, s: string | Buffer): string | false };
+  const secrets: Array<string | Buffer> = ['s', 'bench secret', 'ünïcödé secret ✓', 'x'.repeat(300), Buffer.from([0, 1, 2, 255, 254]), Buffer.from('buffer secret')];
+  for (const secret of secrets) {
+    for (let i = 0; i < 200; i++) {
+      const id = i % 50 === 0 ? 'a' : generateSessionId().slice(0, 1 + (i % 32));
+      const ours = signId(id, secret);
+      expect(ours).toBe('s:' + cookieSignature.sign(id, secret));
+      expect(cookieSignature.unsign(ours.slice(2), secret)).toBe(id);
+      expect(readSessionCookie('sid=' + encodeURIComponent(ours), 'sid', [secret])).toEqual({ id, secretIndex: 0, value: ours });
+    }
+  }
 });
