@@ -139,3 +139,18 @@ test('the micro-benchmark runs the session layer without sockets: every implemen
     if (row.impl !== 'bare') expect(row.aboveBareNs).toBeGreaterThan(0);
   }
 }, 150_000);
+
+test('the profiler runs one app under load and splits its CPU by package and frame', () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'src', 'profile.mjs'), 'fastify', 'sess', 'memory', 'read', '--duration', '1', '--connections', '2', '--json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, SESS_BENCH_PINNED: '1' },
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const out = JSON.parse(r.stdout) as { rps: number; cpuUsPerRequest: number; byPackage: Array<{ name: string; share: number }> };
+  expect(out.rps).toBeGreaterThan(0);
+  expect(out.cpuUsPerRequest).toBeGreaterThan(0);
+  // sess's own code is on the profile of an app that runs it.
+  expect(out.byPackage.map((p) => p.name)).toContain('@sess/core');
+}, 150_000);
