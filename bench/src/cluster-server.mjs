@@ -17,7 +17,8 @@ if (cluster.isPrimary) {
   let served = 0;
   const cpu = new Map();
   for (let i = 0; i < workers; i++) {
-    const w = cluster.fork({ SESS_BENCH_PORT: String(port) });
+    // One key prefix for every worker (variants.mjs): they serve one app's sessions.
+    const w = cluster.fork({ SESS_BENCH_PORT: String(port), SESS_BENCH_KEY_PID: String(process.pid) });
     w.on('message', (m) => {
       if (m.listening && ++listening === workers) process.send({ port });
       if (m.cpu) {

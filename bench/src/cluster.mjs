@@ -12,6 +12,7 @@ import { writeJson } from './scale-stores.mjs';
 import { ask, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 import { variants } from './variants.mjs';
+import { dropRedisKeys } from './redis-keys.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => option(args, name, dflt);
@@ -50,6 +51,11 @@ for (const variant of variantNames) {
           try {
             const res = await fetch(srv.url + '/create');
             const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sid=')).split(';')[0];
+            // Every worker reads the session (one app's sessions, whichever worker answers).
+            for (let i = 0; i < 2 * workers; i++) {
+              const body = await (await fetch(srv.url + '/read', { headers: { cookie } })).text();
+              if (body !== 'hello 42') throw new Error(`${impl} ${variant}: a worker did not read the session (${JSON.stringify(body)})`);
+            }
             await cannon(srv.url, '/' + scenario, { cookie }, 1);
             await ask(srv.child, 'mark');
             const before = await meter.read();
@@ -61,6 +67,7 @@ for (const variant of variantNames) {
             samples[impl === 'sess' ? 'sess' : 'es'].push({ rps: out.requests.average, p99: out.latency.p99, cpuUs: cpu.cpuMicros / served, storeCpuUs: before === null ? null : (after - before) / served });
           } finally {
             await stop(srv);
+            if (variants[variant].storeKind === 'redis') await dropRedisKeys(srv.child.pid);
           }
         }
       }

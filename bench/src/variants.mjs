@@ -8,6 +8,11 @@ import { baselineCore } from './baseline-core.mjs';
 const tmp = (name) => mkdtempSync(path.join(os.tmpdir(), `sess-bench-${name}-`));
 
 const redisUrl = process.env.SESS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * The pid in this server's Redis key prefixes: its own, or the node:cluster primary's for its workers
+ * (SESS_BENCH_KEY_PID), so the workers of one app share its sessions and the driver drops them by one pid.
+ */
+const keyPid = process.env.SESS_BENCH_KEY_PID ?? process.pid;
 const mongoUrl = process.env.SESS_TEST_MONGO_URL ?? 'mongodb://127.0.0.1:27017/test';
 const mysqlUrl = process.env.SESS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const pgUrl = process.env.SESS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -72,7 +77,7 @@ const appClients = {
     async makeSessStore() {
       const { Redis } = await import('ioredis');
       const { RedisStore } = await import('@sess/store-redis');
-      return new RedisStore({ client: new Redis(redisUrl), prefix: `benchsess:${process.pid}:` });
+      return new RedisStore({ client: new Redis(redisUrl), prefix: `benchsess:${keyPid}:` });
     },
   },
   pg: {
@@ -156,11 +161,11 @@ export const variants = {
       const { createClient } = await import('redis');
       const client = createClient({ url: redisUrl });
       await client.connect();
-      return new RedisStore({ client, prefix: `benches:${process.pid}:` });
+      return new RedisStore({ client, prefix: `benches:${keyPid}:` });
     },
     async makeSessStore() {
       const { RedisStore } = await import('@sess/store-redis');
-      return new RedisStore({ url: redisUrl, prefix: `benchsess:${process.pid}:` });
+      return new RedisStore({ url: redisUrl, prefix: `benchsess:${keyPid}:` });
     },
   },
   get 'pg-touchAfter'() {
@@ -270,12 +275,12 @@ export const variants = {
     baseline: 'sess',
     async makeBaselineStore() {
       const { RedisStore } = await import('@sess/store-redis');
-      return new RedisStore({ url: redisUrl, prefix: `benchwait:${process.pid}:` });
+      return new RedisStore({ url: redisUrl, prefix: `benchwait:${keyPid}:` });
     },
     async makeSessStore() {
       await localReplica();
       const { RedisStore } = await import('@sess/store-redis');
-      return new RedisStore({ url: redisUrl, prefix: `benchwait:${process.pid}:`, waitReplicas: { replicas: 1, timeoutMs: 1000 } });
+      return new RedisStore({ url: redisUrl, prefix: `benchwait:${keyPid}:`, waitReplicas: { replicas: 1, timeoutMs: 1000 } });
     },
   },
   get 'redis-otel'() {

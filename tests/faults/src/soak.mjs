@@ -100,6 +100,18 @@ const final = await stats();
 samples.push({ t: (Date.now() - start) / 60_000, ...final });
 child.send('stop');
 await new Promise((r) => child.once('exit', r));
+// The soak's sessions would outlive it by their lifetime, slowing every SCAN on this Redis: drop them.
+{
+  const { Redis } = await import('ioredis');
+  const r = new Redis(redisUrl.href);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `soak${child.pid}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await r.unlink(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
 cut();
 proxy.close();
 
