@@ -30,12 +30,30 @@ for (const s of scenarios) {
   test(`${s.name} under traffic: the apps recover by themselves${s.durable ? ', 0 acknowledged writes lost' : ''}, 0 logouts undone, no request past storeTimeout`, async () => {
     const server = await s.start();
     const apps = await startApps({ SESS_FAULT_STORE: s.kind, SESS_FAULT_URL: server.url, SESS_FAULT_NS: `faults_${process.pid}`, SESS_FAULT_STORE_TIMEOUT: String(STORE_TIMEOUT) });
+    // Past this the scenario fails, and the apps and the server are stopped all the same (a test past jest's own
+    // timeout would leave them running, and jest waiting for them).
+    let overdue: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      overdue = setTimeout(() => reject(new Error(`${s.name}: the scenario did not finish within 100 s`)), 100_000);
+    });
+    const load = traffic(apps.url);
+    let stopped = false;
     try {
-      const load = traffic(apps.url);
+      await Promise.race([scenario(), deadline]);
+    } finally {
+      clearTimeout(overdue);
+      // The traffic ends (each request has its own 30 s deadline) before the apps and the server stop.
+      if (!stopped) await load.stop().catch(() => undefined);
+      await apps.stop();
+      await server.stop();
+    }
+
+    async function scenario(): Promise<void> {
       await sleep(2500);
       load.mark(); // count failures from the restart on
       const { downMs } = await server.restart();
       await sleep(5000);
+      stopped = true;
       const r = await load.stop();
       console.log(`${s.name}: down ${downMs} ms; ${summary(r)}`);
       if (s.durable) expect([r.lostWrites, r.lostSessions]).toEqual([0, 0]);
@@ -46,9 +64,6 @@ for (const s of scenarios) {
       expect(r.failed['0'] ?? 0).toBe(0); // every request got an answer
       expect(r.acknowledgedWrites).toBeGreaterThan(100);
       expect(r.outageMs).toBeLessThan(downMs + (s.durable ? 5000 : 60_000)); // requests succeed again after the server is back
-    } finally {
-      await apps.stop();
-      await server.stop();
     }
   }, 120_000);
 }

@@ -93,7 +93,11 @@ async function processServer(url: string, port: number, dir: string, start: () =
     async restart() {
       const t = Date.now();
       proc.kill('SIGTERM');
+      // A server that has not stopped 15 s after SIGTERM (a graceful shutdown waiting on its clients' connections,
+      // on a loaded machine) is killed: the scenario is the server gone and started again, not its shutdown.
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
       await exitOf(proc);
+      clearTimeout(killer);
       proc = start();
       await answers(port);
       return { downMs: Date.now() - t };
