@@ -3,10 +3,8 @@
  * the data's fingerprint (change detection), whether the cookie's attributes changed, a new id, the stored
  * record and its JSON.
  */
-import type { SessionRecord, WriteContext } from '../contract.js';
-import { COOKIE_JSON } from '../contract.js';
-import type { WithCookieJson } from '../contract.js';
-import { storeExpiresOf } from '../contract.js';
+import type { SessionRecord, WithCookieJson, WriteContext } from '../contract.js';
+import { COOKIE_JSON, storeExpiresOf } from '../contract.js';
 import { BadDataError, ErrorCodes } from '../errors.js';
 import { generateSessionId } from '../ids.js';
 import type { ResolvedOptions } from '../options.js';

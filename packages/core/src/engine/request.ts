@@ -10,7 +10,7 @@ import { ErrorCodes, SessError } from '../errors.js';
 import { idTag } from '../ids.js';
 import { log } from '../log.js';
 import type { Session, SessionController } from '../session.js';
-import { Session as SessionClass, bindController, sessionData } from '../session.js';
+import { sessionData } from '../session.js';
 import type { VerifiedCookie } from '../signature.js';
 import { cookieChanged, expiresOf, fingerprint, newSessionId, snapshot } from './record.js';
 import { RequestState } from './state.js';
@@ -369,8 +369,7 @@ export class SessionRequest extends RequestState implements SessionController {
     const data: Record<string, unknown> = { cookie: sess.cookie };
     Object.assign(data, sessionData(sess));
     carrier.sessionID = newId;
-    const next = new (this.host.sessionClass ?? SessionClass)(carrier as never, data);
-    bindController(next, this);
+    const next = this.newSession(data);
     carrier.session = next;
     this.meta = { ...(this.meta ?? { createdAt: Date.now() }), rotatedAt: Date.now() };
     this.metaDirty = true;

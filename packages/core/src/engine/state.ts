@@ -126,8 +126,7 @@ export class RequestState {
     const carrier = host.carrier;
     const id = newSessionId(host.request, o);
     carrier.sessionID = id;
-    const sess = new (this.host.sessionClass ?? Session)(carrier as never);
-    bindController(sess, this as unknown as SessionController);
+    const sess = this.newSession();
     sess.cookie = new Cookie(this.cookieOptions);
     if (this.cookieOptions.secure === 'auto' || this.cookieOptions.sameSite === 'auto') {
       const secure = host.secure();
@@ -154,11 +153,17 @@ export class RequestState {
     return this.o.absoluteTimeout > 0 || this.o.rotateEvery > 0 || this.o.userKey !== undefined;
   }
 
+  /** The app's session object (the host's class) for the carrier's id, its methods reaching this request. */
+  protected newSession(data?: Record<string, unknown>): Session {
+    const sess = new (this.host.sessionClass ?? Session)(this.host.carrier as never, data);
+    bindController(sess, this as unknown as SessionController);
+    return sess;
+  }
+
   protected install(record: SessionRecord, sid: string): Session {
     const carrier = this.host.carrier;
     carrier.sessionID = sid;
-    const sess = new (this.host.sessionClass ?? Session)(carrier as never, record);
-    bindController(sess, this as unknown as SessionController);
+    const sess = this.newSession(record);
     sess.cookie = Cookie.fromData(record.cookie as unknown as Record<string, unknown>);
     carrier.session = sess;
     return sess;
