@@ -125,6 +125,23 @@ test('the framework bench runs: bare, incumbent and sess on Express, Fastify, Ko
   for (const row of out.results) expect(row.cpuAboveBareUs).toBe(row.sessCpuUs - row.bareCpuUs);
 }, 180_000);
 
+test('the framework bench spreads the requests over many sessions with --sessions, each made by the app and read back', () => {
+  const r = spawnSync(
+    process.execPath,
+    [path.join(__dirname, '..', 'src', 'frameworks.mjs'), '--only', 'express-memory,fastify-memory', '--scenarios', 'read', '--duration', '1', '--rounds', '1', '--connections', '2', '--sessions', '60', '--json'],
+    { encoding: 'utf8', timeout: 170_000, env: { ...process.env, SESS_BENCH_PINNED: '1' } },
+  );
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.sessions).toBe(60);
+  expect(out.results.map((x: { setup: string }) => x.setup)).toEqual(['express-memory', 'fastify-memory']);
+  for (const row of out.results) {
+    expect(row.bareRps > 0 && row.incumbentRps > 0 && row.sessRps > 0).toBe(true);
+    for (const impl of ['bare', 'incumbent', 'sess']) expect(row[`${impl}Busy`]).toBeGreaterThan(0);
+  }
+}, 180_000);
+
 test('the micro-benchmark runs the session layer without sockets: every implementation, every scenario, above the bare harness', () => {
   const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'src', 'micro.mjs'), '--ops', '300', '--rounds', '1', '--json'], { encoding: 'utf8', timeout: 120_000 });
   expect(r.stderr).toBe('');
