@@ -18,7 +18,7 @@ import type { Callback } from './callback.js';
 import { checkOptions } from './store-kit.js';
 import { COOKIE_JSON, setStoreExpires } from './contract.js';
 import type { WithCookieJson } from './contract.js';
-import { flat } from './strings.js';
+import { flat, ownCopy } from './strings.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -46,15 +46,6 @@ interface Entry {
 }
 
 const COOKIE_PREFIX = '{"cookie":';
-
-/**
- * A string of its own with `s`'s characters, for a key kept as long as its session: an id cut from a Cookie
- * header or built by concatenation would otherwise keep the whole header, or its pieces, alive with it.
- */
-function ownCopy(s: string): string {
-  // V8 copies a slice shorter than 13 characters; the join of the two pieces is flattened into a new string.
-  return s.length < 13 ? s.slice(0) : flat(s.slice(0, 12) + s.slice(12));
-}
 
 function parse(e: Entry): SessionRecord {
   const record = JSON.parse(e.json) as SessionRecord;

@@ -103,6 +103,13 @@ export interface ResolvedOptions {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * How many verified session cookies a middleware remembers (each skips its HMAC when it comes back): the
+ * browsers of this many recent sessions, at about 250 bytes each (2.5 MB), copies that keep no header alive.
+ * A site with more active sessions than this verifies the others as express-session does, on every request.
+ */
+export const VERIFIED_COOKIES = 10_000;
 const warned = new Set<string>();
 
 function warnOnce(msg: string): void {
@@ -281,6 +288,6 @@ export function resolveOptions(opts: SessionOptions | undefined): ResolvedOption
     userKey: opts.userKey,
     hashIds,
     cookiePrefix,
-    readCookie: cookieReader(name, secrets, 1000, cookiePrefix),
+    readCookie: cookieReader(name, secrets, VERIFIED_COOKIES, cookiePrefix),
   };
 }

@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { sign as cookieSignatureSign } from 'cookie-signature';
+import { ownCopy } from './strings.js';
 
 /** A secret as the `secret` option takes it. */
 export type Secret = string | Buffer;
@@ -137,6 +138,10 @@ export function readSessionCookie(header: string | undefined, name: string, secr
  */
 export function cookieReader(name: string, secrets: readonly Secret[], size = 1000, prefix = 's:'): (header: string | undefined) => VerifiedCookie | undefined {
   const verified = new Map<string, VerifiedCookie>();
+  // The remembered values in the order they came, in a ring: forgetting the oldest is one delete by key (taking
+  // the Map's first key instead walks past every entry deleted before it, which grows with the traffic).
+  const order: string[] = [];
+  let next = 0;
   // The last header read, and what it held: a browser sends the same header request after request.
   let lastHeader: string | undefined;
   let lastResult: VerifiedCookie | undefined;
@@ -154,11 +159,17 @@ export function cookieReader(name: string, secrets: readonly Secret[], size = 10
     const known = verified.get(raw);
     if (known) return known;
     const fresh = verify(raw, secrets, prefix);
-    if (fresh && size > 0) {
-      if (verified.size >= size) verified.delete(verified.keys().next().value as string);
-      verified.set(raw, fresh);
+    if (!fresh || size <= 0) return fresh;
+    // Copies: the value and the id are cut from the Cookie header, which they would keep alive in the cache.
+    const kept: VerifiedCookie = { id: ownCopy(fresh.id), secretIndex: fresh.secretIndex, value: ownCopy(fresh.value) };
+    if (order.length < size) order.push(kept.value);
+    else {
+      verified.delete(order[next]!);
+      order[next] = kept.value;
+      next = (next + 1) % size;
     }
-    return fresh;
+    verified.set(kept.value, kept);
+    return kept;
   }
 }
 

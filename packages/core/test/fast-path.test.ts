@@ -13,6 +13,7 @@ import session, {
   Cookie,
   MemoryStore,
   NO_CAPABILITIES,
+  createSessionEngine,
   readSessionCookie,
   type SessEvent,
   type SessionRecord,
@@ -20,6 +21,7 @@ import session, {
   type SyncStoreOps,
   type WriteContext,
 } from '@sess/core';
+import { VERIFIED_COOKIES } from '../src/options';
 import { cookieReader, cookieValue } from '../src/signature';
 import { client, cookieFrom, listen } from './helpers';
 
@@ -82,6 +84,22 @@ describe('reading the session cookie', () => {
     expect(again).not.toBe(first); // verified afresh
     expect(read(undefined)).toBeUndefined();
     expect(read('other=1')).toBeUndefined();
+  });
+
+  test('a middleware remembers the verified cookies of its last 10,000 sessions', () => {
+    const { readCookie } = createSessionEngine({ secret: 'k', resave: false, saveUninitialized: false }).options;
+    const header = (i: number) => `connect.sid=${encodeURIComponent('s:' + sign('id' + i, 'k'))}`;
+    const first = readCookie(header(0));
+    expect(first?.id).toBe('id0');
+    for (let i = 1; i < VERIFIED_COOKIES; i++) expect(readCookie(header(i))?.id).toBe('id' + i);
+    expect(readCookie(header(0))).toBe(first); // still remembered: no HMAC
+    readCookie(header(VERIFIED_COOKIES)); // one more pushes the oldest out
+    const again = readCookie(header(0));
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
+    // An unencoded value, cut from the header, is remembered as a copy of its own (same bytes).
+    const raw = 's:' + sign('plain', 'k');
+    expect(readCookie(`a=1; connect.sid=${raw}; b=2`)).toEqual({ id: 'plain', secretIndex: 0, value: raw });
   });
 
   test('a cookie signed by an older secret is re-signed with the current one, and one signed by the current secret is sent back as it came', async () => {
