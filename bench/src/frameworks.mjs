@@ -12,11 +12,10 @@
 // they do with many users.
 //   node src/frameworks.mjs [--only fastify-memory,koa-redis] [--duration 3] [--rounds 3] [--connections 50] [--sessions 1] [--json] [--out file.json]
 import autocannon from 'autocannon';
-import { fork, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ask, hasTaskset, option, stop } from './proc.mjs';
+import { ask, forkServer, option, pinDriver, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 import { dropRedisKeys } from './redis-keys.mjs';
 
@@ -38,17 +37,12 @@ const only = opt('only', FRAMEWORKS.join(','))
 const IMPLS = ['bare', 'incumbent', 'sess'];
 const serverPath = fileURLToPath(new URL('./framework-server.mjs', import.meta.url));
 
-if (hasTaskset && !process.env.SESS_BENCH_PINNED) {
-  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit', env: { ...process.env, SESS_BENCH_PINNED: '1' } });
-  process.exit(r.status ?? 1);
-}
+pinDriver(import.meta.url, args);
 
 function start(framework, impl, store) {
   return new Promise((resolve, reject) => {
     const argv = [framework, impl, store];
-    const child = hasTaskset
-      ? fork(serverPath, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath] })
-      : fork(serverPath, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkServer(serverPath, argv);
     child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${m.port}` }));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${framework} ${impl} server exited with ${code}`)));

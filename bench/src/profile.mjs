@@ -6,12 +6,11 @@
 //   node src/profile.mjs <framework> <impl> <store> <scenario> [--duration 5] [--connections 50] [--top 30] [--json]
 //   e.g. node src/profile.mjs express sess memory read
 import autocannon from 'autocannon';
-import { fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ask, hasTaskset, option, stop } from './proc.mjs';
+import { ask, forkServer, option, pinDriver, stop } from './proc.mjs';
 import { dropRedisKeys } from './redis-keys.mjs';
 
 const args = process.argv.slice(2);
@@ -27,16 +26,11 @@ const top = Number(option(args, 'top', 30));
 const asJson = args.includes('--json');
 const serverPath = fileURLToPath(new URL('./framework-server.mjs', import.meta.url));
 
-if (hasTaskset && !process.env.SESS_BENCH_PINNED) {
-  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit', env: { ...process.env, SESS_BENCH_PINNED: '1' } });
-  process.exit(r.status ?? 1);
-}
+pinDriver(import.meta.url, args);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sess-profile-'));
 const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=200'];
-const child = hasTaskset
-  ? fork(serverPath, [framework, impl, store], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath, ...nodeArgs] })
-  : fork(serverPath, [framework, impl, store], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: nodeArgs });
+const child = forkServer(serverPath, [framework, impl, store], nodeArgs);
 const port = await new Promise((resolve, reject) => {
   child.once('message', (m) => resolve(m.port));
   child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

@@ -5,11 +5,10 @@
 // Also the store server's own CPU per request (Redis INFO; PostgreSQL, MariaDB, FerretDB from /proc).
 //   node src/run.mjs [--variant memory|a,b|targets] [--duration 5] [--rounds 3] [--connections 10] [--json] [--out file.json]
 import autocannon from 'autocannon';
-import { fork, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
-import { ask, hasTaskset, option, stop } from './proc.mjs';
+import { ask, forkServer, option, pinDriver, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 import { dropRedisKeys } from './redis-keys.mjs';
 import { TARGETS, variants } from './variants.mjs';
@@ -27,22 +26,14 @@ const serverPath = fileURLToPath(new URL('./server.mjs', import.meta.url));
 
 // Pin the load generator (this process) and the server to different cores when taskset exists, so
 // the two implementations compete for the same CPU the same way in every round.
-if (hasTaskset && !process.env.SESS_BENCH_PINNED) {
-  const r = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, SESS_BENCH_PINNED: '1' },
-  });
-  process.exit(r.status ?? 1);
-}
+pinDriver(import.meta.url, args);
 
 // Node flags for the servers only (SESS_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles each one).
 const serverNodeArgs = (process.env.SESS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function start(impl, variant) {
   return new Promise((resolve, reject) => {
-    const child = hasTaskset
-      ? fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath, ...serverNodeArgs] })
-      : fork(serverPath, [impl, variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: serverNodeArgs });
+    const child = forkServer(serverPath, [impl, variant], serverNodeArgs);
     child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${m.port}` }));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${impl} server exited with ${code}`)));

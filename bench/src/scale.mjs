@@ -11,12 +11,11 @@
 //                      [--duration 3] [--connections 10] [--user-at 100000] [--user-sessions 10000] [--out results/scale.json]
 //                      [--prune-incumbent-files]
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
 import { HEAVY_USER, MAX_AGE, heavyRecord, isExpired, release, scaleStores, sid, writeJson } from './scale-stores.mjs';
-import { ask, hasTaskset, option, stop } from './proc.mjs';
+import { ask, forkServer, option, stop } from './proc.mjs';
 import { storeCpuMeter } from './store-cpu.mjs';
 
 const args = process.argv.slice(2);
@@ -37,9 +36,7 @@ const serverPath = fileURLToPath(new URL('./scale-server.mjs', import.meta.url))
 function start(impl, store, size) {
   return new Promise((resolve, reject) => {
     const execArgv = ['--expose-gc', '--max-old-space-size=8192'];
-    const child = hasTaskset
-      ? fork(serverPath, [impl, store, String(size)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execPath: 'taskset', execArgv: ['-c', '1', process.execPath, ...execArgv] })
-      : fork(serverPath, [impl, store, String(size)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+    const child = forkServer(serverPath, [impl, store, String(size)], execArgv);
     child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${m.port}`, heapBytesPerSession: m.heapBytesPerSession }));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${impl} ${store} server exited with ${code}`)));
